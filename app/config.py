@@ -1,0 +1,77 @@
+"""Settings for the service, read from ``INTAKE_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/intake.db"
+
+# Plain driver names people type, mapped to the async drivers the service runs on.
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+psycopg": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def async_database_url(url: str) -> str:
+    """Return ``url`` with its driver swapped for the async one the service uses."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("database URL must look like scheme://...")
+    return f"{_ASYNC_DRIVERS.get(scheme, scheme)}://{rest}"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; secrets are ``SecretStr`` so they never print."""
+
+    model_config = SettingsConfigDict(env_prefix="INTAKE_", env_file=".env", extra="ignore")
+
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="SQLAlchemy URL; sqlite:/// (default, under ./var/) or postgresql://",
+    )
+    blob_dir: Path = Field(default=Path("var/blobs"), description="where ciphertext blobs live")
+    keys_dir: Path = Field(default=Path("keys"), description="service key files (mode 0600)")
+    bind: str = Field(default="127.0.0.1:8000", description="host:port to listen on")
+    log_level: str = Field(default="info", description="debug, info, warning or error")
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_async_driver(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(async_database_url(value.get_secret_value()))
+
+    @field_validator("bind")
+    @classmethod
+    def _valid_bind(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("bind must be host:port, e.g. 127.0.0.1:8000")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_level(cls, value: str) -> str:
+        level = value.lower()
+        if level not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be debug, info, warning or error")
+        return level
+
+    @property
+    def host(self) -> str:
+        return self.bind.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.bind.rpartition(":")[2])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,99 @@
+"""RFC 9457 problem details for every error the service answers.
+
+FastAPI's own 404/405/422 and every domain error are rendered here. Validation errors
+never echo the input back: a rejected field may hold a secret or a testimony fragment.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import DomainError
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("intake.errors")
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    code: str | None = None,
+    request: Request | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """Build one problem-details response; ``type`` is a stable URN per kind of problem."""
+    phrase = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": f"urn:witness-intake:problem:{code}" if code else "about:blank",
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None and (request_id := getattr(request.state, "request_id", None)):
+        body["request_id"] = request_id
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem(
+        exc.status, exc.detail, title=exc.title, code=exc.code, request=request, **exc.extra
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No such resource."
+    elif exc.status_code == 405:
+        detail = f"Method {request.method} is not allowed here."
+    headers = dict(exc.headers) if exc.headers else None
+    return problem(exc.status_code, detail, request=request, headers=headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"location": _location(error.get("loc", ())), "message": error.get("msg", "invalid")}
+        for error in exc.errors()
+    ]
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        return problem(
+            400,
+            "The request body is not valid JSON.",
+            title="Malformed JSON",
+            code="malformed-json",
+            request=request,
+            errors=errors,
+        )
+    summary = "; ".join(f"{e['location']}: {e['message']}" for e in errors)
+    return problem(
+        422,
+        f"The request is invalid: {summary}",
+        title="Invalid request",
+        code="validation",
+        request=request,
+        errors=errors,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
