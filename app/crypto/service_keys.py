@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-from typing import Final, Self
+from typing import Final, NoReturn, Self
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.crypto import _rng
 from app.crypto.errors import KeyFileError
+from app.crypto.hashing import _fingerprint
 
 _RECEIPT_TYPE: Final = "witness-intake/receipt-key"
 _KEK_TYPE: Final = "witness-intake/key-encryption-key"
@@ -90,22 +91,26 @@ class ReceiptSigningKey:
     def __repr__(self) -> str:
         return f"ReceiptSigningKey(id={self.id!r})"
 
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("ReceiptSigningKey holds a private key and cannot be pickled or copied")
+
 
 def receipt_key_id(public_bytes: bytes) -> str:
     """Stable id of a receipt public key: a domain-separated SHA-256 fingerprint."""
-    return hashlib.sha256(b"witness-intake receipt key\x00" + public_bytes).hexdigest()[:32]
+    return _fingerprint(b"witness-intake receipt key", public_bytes)
 
 
 class KeyEncryptionKey:
     """32-byte AES-256 key that wraps the per-record data keys of at-rest envelopes."""
 
-    __slots__ = ("_material", "id")
+    __slots__ = ("_cipher", "_material", "id")
 
     def __init__(self, key_id: str, material: bytes) -> None:
         if len(material) != _KEY_BYTES:
             raise KeyFileError(f"key material must be {_KEY_BYTES} bytes")
         self.id = key_id
         self._material = material
+        self._cipher = AESGCM(material)
 
     @classmethod
     def generate(cls) -> Self:
@@ -120,5 +125,12 @@ class KeyEncryptionKey:
     def dump(self) -> bytes:
         return _dump(_KEK_TYPE, self.id, self._material)
 
+    def _aead(self) -> AESGCM:
+        """AES-256-GCM under this key. Internal to ``app.crypto`` (envelopes)."""
+        return self._cipher
+
     def __repr__(self) -> str:
         return f"KeyEncryptionKey(id={self.id!r})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("KeyEncryptionKey holds a secret key and cannot be pickled or copied")

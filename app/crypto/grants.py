@@ -1,0 +1,108 @@
+"""Grants: a case private key sealed (HPKE) to one staff key or to the recovery key (C2).
+
+Threat: a grant copied to another case (the case id is bound into HPKE ``info``), a grant
+opened by anyone but its recipient (HPKE to the recipient's KEM key), and a grant read
+by a future quantum adversary (X-Wing by default). Note what a grant does *not* prove:
+anyone can seal a key to a public key, so a grant says nothing about who made it. A
+client must check the opened key against a case public key it trusts
+(``expected_case_key_id``) before it encrypts anything new to that case.
+
+Layout: "WITG" | version u8 = 1 | recipient KEM id u16 | case key KEM id u16 | enc || ct,
+where ct seals the 32-byte case key seed and ``info`` is
+``b"witness-intake grant v1\\x00" || case id (16) || case key KEM id u16``.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from dataclasses import dataclass
+from typing import Final
+
+from app.crypto._util import BytesLike
+from app.crypto.errors import GrantError
+from app.crypto.hashing import constant_time_equal
+from app.crypto.keys import Kem, KemPrivateKey, KemPublicKey, _kem_from_id, _sealed_length
+
+__all__ = ["CaseKeyPair", "new_case_key", "open_grant", "seal_grant"]
+
+_MAGIC: Final = b"WITG"
+_VERSION: Final = 1
+_HEADER: Final = struct.Struct(">4sBHH")
+_INFO_LABEL: Final = b"witness-intake grant v1\x00"
+_SECRET_BYTES: Final = 32
+
+
+def _info(case_id: uuid.UUID, case_kem: Kem) -> bytes:
+    return _INFO_LABEL + case_id.bytes + case_kem.to_bytes(2, "big")
+
+
+def seal_grant(case_private_key: KemPrivateKey, *, to: KemPublicKey, case_id: uuid.UUID) -> bytes:
+    """Seal ``case_private_key`` of case ``case_id`` so that only ``to`` can open it."""
+    header = _HEADER.pack(_MAGIC, _VERSION, to.kem, case_private_key.kem)
+    sealed = to._seal(case_private_key._secret_bytes(), _info(case_id, case_private_key.kem))
+    return header + sealed
+
+
+def open_grant(
+    blob: BytesLike,
+    *,
+    private_key: KemPrivateKey,
+    case_id: uuid.UUID,
+    expected_case_key_id: str | None = None,
+) -> KemPrivateKey:
+    """Open a grant of case ``case_id`` with the recipient's ``private_key``.
+
+    Pass ``expected_case_key_id`` (the id of a case public key you trust) whenever the
+    key will be used to encrypt: a grant is not signed, so without that check a server
+    could hand you a key of its own choosing.
+    """
+    data = bytes(blob)
+    if len(data) < _HEADER.size:
+        raise GrantError("grant is truncated")
+    magic, version, recipient_kem_id, case_kem_id = _HEADER.unpack(data[: _HEADER.size])
+    if magic != _MAGIC:
+        raise GrantError("not a witness-intake grant")
+    if version != _VERSION:
+        raise GrantError(f"unknown grant version {version}")
+    recipient_kem = _kem_from_id(recipient_kem_id)
+    case_kem = _kem_from_id(case_kem_id)
+    if recipient_kem is None or case_kem is None:
+        raise GrantError("grant names an unknown KEM")
+    if recipient_kem != private_key.kem:
+        raise GrantError("grant is sealed to a key of another KEM")
+    if len(data) != _HEADER.size + _sealed_length(recipient_kem, _SECRET_BYTES):
+        raise GrantError("grant has the wrong length")
+    secret = private_key._open(data[_HEADER.size :], _info(case_id, case_kem))
+    if secret is None:
+        raise GrantError("grant does not open with this key for this case")
+    case_key = KemPrivateKey(case_kem, secret)
+    if expected_case_key_id is not None and not constant_time_equal(
+        case_key.id, expected_case_key_id
+    ):
+        raise GrantError("grant holds another key than the expected case key")
+    return case_key
+
+
+@dataclass(frozen=True, slots=True)
+class CaseKeyPair:
+    """A case's KEM key pair, as made by the client that opens the case."""
+
+    private_key: KemPrivateKey
+
+    @property
+    def public_key(self) -> KemPublicKey:
+        return self.private_key.public_key
+
+    @property
+    def id(self) -> str:
+        return self.private_key.id
+
+    def grant_to(self, recipient: KemPublicKey, *, case_id: uuid.UUID) -> bytes:
+        """A grant of this case key to ``recipient`` (a staff key or the recovery key)."""
+        return seal_grant(self.private_key, to=recipient, case_id=case_id)
+
+
+def new_case_key(kem: Kem = Kem.XWING) -> CaseKeyPair:
+    """A fresh case key pair (X-Wing unless told otherwise)."""
+    return CaseKeyPair(KemPrivateKey.generate(kem))

@@ -1,0 +1,158 @@
+"""Submitter codenames: generation, normalisation, refusal and derivation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from app.crypto import (
+    CodenameError,
+    CryptoError,
+    _rng,
+    check_login_verifier,
+    derive_login_secret,
+    derive_reply_key,
+    login_verifier,
+    new_codename,
+    normalise_codename,
+)
+from app.crypto.codename import _parse_wordlist, _words
+
+DEPLOYMENT = uuid.UUID(int=42)
+SEVEN = "abacus abdomen abdominal abide abiding ability ablaze"
+
+
+def test_word_list_is_the_eff_list_without_its_hyphenated_words() -> None:
+    words = _words()
+    assert (len(words), len(set(words)), "t-shirt" in words, words[0]) == (
+        7772,
+        7772,
+        False,
+        "abacus",
+    )
+
+
+def test_new_codename_has_seven_list_words_by_default() -> None:
+    words = new_codename().split(" ")
+    assert (len(words), set(words) <= set(_words())) == (7, True)
+
+
+def test_new_codename_can_have_twelve_words() -> None:
+    assert len(new_codename(12).split(" ")) == 12
+
+
+@pytest.mark.parametrize("count", [6, 13])
+def test_new_codename_refuses_other_word_counts(count: int) -> None:
+    with pytest.raises(CodenameError, match="7 to 12 words"):
+        new_codename(count)
+
+
+def test_new_codename_rejects_draws_that_would_bias_the_choice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 0xFFFF is above the largest multiple of 7772 below 2**16 and must be redrawn.
+    draws: Iterator[bytes] = iter([b"\xff\xff", b"\x00\x05"] * 7)
+    monkeypatch.setattr(_rng, "_source", lambda n: next(draws))
+    assert new_codename() == " ".join([_words()[5]] * 7)
+
+
+def test_new_codename_keeps_the_largest_unbiased_draw(monkeypatch: pytest.MonkeyPatch) -> None:
+    largest = (65536 // 7772 * 7772 - 1).to_bytes(2, "big")  # 62175 -> index 7771
+    monkeypatch.setattr(_rng, "_source", lambda n: largest)
+    assert new_codename() == " ".join([_words()[-1]] * 7)
+
+
+def test_normalisation_folds_case_and_whitespace() -> None:
+    assert (
+        normalise_codename("  Abacus\tABDOMEN  abdominal\n abide abiding ability ablaze ") == SEVEN
+    )
+
+
+def test_normalisation_reads_hyphens_and_underscores_as_separators() -> None:
+    assert normalise_codename("abacus-abdomen_abdominal abide--abiding ability ablaze") == SEVEN
+
+
+def test_normalisation_folds_compatibility_characters() -> None:
+    assert (
+        normalise_codename(
+            "\uff21\uff22\uff21\uff23\uff35\uff33 abdomen abdominal abide abiding ability ablaze"
+        )
+        == SEVEN
+    )
+
+
+def test_non_list_words_are_counted_but_not_repeated() -> None:
+    with pytest.raises(CodenameError) as caught:
+        normalise_codename("abacus zzzsecretzzz abdominal abide qqqprivateqqq ability ablaze")
+    message = str(caught.value)
+    assert (message, "secret" in message) == ("2 words are not in the codename word list", False)
+
+
+def test_a_single_non_list_word_is_reported_in_the_singular() -> None:
+    with pytest.raises(CodenameError, match=r"^1 word is not"):
+        normalise_codename("abacus abdomen abdominal abide abiding ability ablazer")
+
+
+def test_hyphenated_list_words_are_not_accepted() -> None:
+    with pytest.raises(CodenameError, match="1 word is not"):
+        normalise_codename("t-shirt abdomen abdominal abide abiding ability ablaze")
+
+
+@pytest.mark.parametrize("text", ["abacus " * 6, "abacus " * 13, ""])
+def test_wrong_word_counts_are_refused(text: str) -> None:
+    with pytest.raises(CodenameError, match="7 to 12 words"):
+        normalise_codename(text)
+
+
+def test_login_secret_depends_on_the_deployment() -> None:
+    one = derive_login_secret(SEVEN, deployment_id=DEPLOYMENT)
+    other = derive_login_secret(SEVEN, deployment_id=uuid.UUID(int=43))
+    assert (len(one), one != other) == (32, True)
+
+
+def test_codename_typed_differently_derives_the_same_keys() -> None:
+    typed = "ABACUS-abdomen abdominal abide abiding ability ablaze"
+    assert (
+        derive_login_secret(typed, deployment_id=DEPLOYMENT),
+        derive_reply_key(typed, deployment_id=DEPLOYMENT).public_key,
+    ) == (
+        derive_login_secret(SEVEN, deployment_id=DEPLOYMENT),
+        derive_reply_key(SEVEN, deployment_id=DEPLOYMENT).public_key,
+    )
+
+
+def test_derivation_refuses_an_invalid_codename() -> None:
+    with pytest.raises(CodenameError):
+        derive_login_secret("not a codename", deployment_id=DEPLOYMENT)
+
+
+def test_reply_key_is_xwing_and_differs_per_deployment() -> None:
+    one = derive_reply_key(SEVEN, deployment_id=DEPLOYMENT)
+    other = derive_reply_key(SEVEN, deployment_id=uuid.UUID(int=43))
+    assert (one.kem.name, one.public_key != other.public_key) == ("XWING", True)
+
+
+def test_verifier_accepts_its_login_secret() -> None:
+    secret = derive_login_secret(SEVEN, deployment_id=DEPLOYMENT)
+    assert check_login_verifier(secret, login_verifier(secret)) is True
+
+
+def test_verifier_refuses_another_login_secret() -> None:
+    secret = derive_login_secret(SEVEN, deployment_id=DEPLOYMENT)
+    assert check_login_verifier(bytes(32), login_verifier(secret)) is False
+
+
+def test_verifier_refuses_a_secret_of_the_wrong_length() -> None:
+    assert check_login_verifier(b"short", login_verifier(bytes(32))) is False
+
+
+def test_verifier_of_a_secret_of_the_wrong_length_is_refused() -> None:
+    with pytest.raises(CodenameError, match="32 bytes"):
+        login_verifier(b"short")
+
+
+def test_an_altered_word_list_is_refused() -> None:
+    with pytest.raises(CryptoError, match="not the EFF large word list"):
+        _parse_wordlist(b"abacus\n")

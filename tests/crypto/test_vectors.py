@@ -1,0 +1,237 @@
+"""Known-answer vectors, checked both ways: what is committed opens or verifies, and
+encrypting or signing again with the recorded randomness reproduces it.
+
+HPKE draws its encapsulation randomness inside OpenSSL, so for HPKE-bearing formats the
+re-encryption is compared outside the sealed span, and the ``_seal_item_with_sealed_key``
+seam reproduces the whole item from the recorded sealed key (docs/crypto.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+import pytest
+
+from app.crypto import (
+    ItemKind,
+    Kem,
+    KemPrivateKey,
+    KeyEncryptionKey,
+    Keyring,
+    Receipt,
+    ReceiptSigningKey,
+    StaffKeys,
+    derive_login_secret,
+    derive_reply_key,
+    issue_receipt,
+    login_verifier,
+    new_codename,
+    normalise_codename,
+    open_grant,
+    open_item,
+    seal_grant,
+    seal_item,
+    staff_keyfile,
+    verify_receipt,
+    verify_roster,
+)
+from app.crypto.item import _seal_item_with_sealed_key
+from app.crypto.staff_keyfile import KdfParams
+
+from . import make_vectors
+from .support import deterministic_rng, load_vectors, sample_plaintext, unb64
+
+ITEMS = load_vectors("item.json")["vectors"]
+CODENAMES = load_vectors("codename.json")["vectors"]
+GRANTS = load_vectors("grant.json")["vectors"]
+XWING_DRAFT = load_vectors("xwing_draft.json")["vectors"]
+
+
+def _item_args(vector: dict[str, Any]) -> tuple[KemPrivateKey, dict[str, Any]]:
+    key = KemPrivateKey.from_seed(bytes.fromhex(vector["case_key_seed"]), kem=Kem[vector["kem"]])
+    ids = {
+        "case_id": uuid.UUID(vector["case_id"]),
+        "item_id": uuid.UUID(vector["item_id"]),
+        "kind": ItemKind(vector["kind"]),
+    }
+    return key, ids
+
+
+def _without_span(data: bytes, span: list[int]) -> bytes:
+    return data[: span[0]] + data[span[1] :]
+
+
+@pytest.mark.parametrize("vector", XWING_DRAFT, ids=lambda v: v["seed"][:8])
+def test_xwing_key_expansion_matches_the_xwing_draft(vector: dict[str, Any]) -> None:
+    key = KemPrivateKey.from_seed(bytes.fromhex(vector["seed"]))
+    assert key.public_key.to_bytes().hex() == "647a" + vector["public_key"]
+
+
+@pytest.mark.parametrize("vector", ITEMS, ids=lambda v: v["name"])
+def test_item_vector_public_key_matches_its_seed(vector: dict[str, Any]) -> None:
+    key, _ = _item_args(vector)
+    assert key.public_key.to_bytes().hex() == vector["case_public_key"]
+
+
+@pytest.mark.parametrize("vector", ITEMS, ids=lambda v: v["name"])
+def test_item_vector_opens(vector: dict[str, Any]) -> None:
+    key, ids = _item_args(vector)
+    plaintext = open_item(unb64(vector["ciphertext"]), case_private_key=key, **ids)
+    assert hashlib.sha256(plaintext).hexdigest() == vector["plaintext_sha256"]
+
+
+@pytest.mark.parametrize("vector", ITEMS, ids=lambda v: v["name"])
+def test_item_vector_reproduces_outside_the_hpke_span(vector: dict[str, Any]) -> None:
+    key, ids = _item_args(vector)
+    with deterministic_rng(bytes.fromhex(vector["rng_seed"])):
+        sealed = seal_item(
+            sample_plaintext(vector["plaintext_size"]), case_public_key=key.public_key, **ids
+        )
+    committed, span = unb64(vector["ciphertext"]), vector["sealed_key_span"]
+    assert _without_span(sealed, span) == _without_span(committed, span)
+
+
+@pytest.mark.parametrize("vector", ITEMS, ids=lambda v: v["name"])
+def test_item_vector_reproduces_exactly_given_its_sealed_key(vector: dict[str, Any]) -> None:
+    key, ids = _item_args(vector)
+    committed, span = unb64(vector["ciphertext"]), vector["sealed_key_span"]
+    with deterministic_rng(bytes.fromhex(vector["rng_seed"])):
+        sealed = _seal_item_with_sealed_key(
+            sample_plaintext(vector["plaintext_size"]),
+            sealed_key=committed[span[0] : span[1]],
+            case_public_key=key.public_key,
+            **ids,
+        )
+    assert sealed == committed
+
+
+@pytest.mark.parametrize("vector", CODENAMES, ids=lambda v: str(v["words"]))
+def test_codename_generation_reproduces(vector: dict[str, Any]) -> None:
+    with deterministic_rng(bytes.fromhex(vector["rng_seed"])):
+        assert new_codename(vector["words"]) == vector["codename"]
+
+
+@pytest.mark.parametrize("vector", CODENAMES, ids=lambda v: str(v["words"]))
+def test_codename_as_typed_normalises_to_the_codename(vector: dict[str, Any]) -> None:
+    assert normalise_codename(vector["typed"]) == vector["normalised"] == vector["codename"]
+
+
+@pytest.mark.parametrize("vector", CODENAMES, ids=lambda v: str(v["words"]))
+def test_codename_derives_the_login_secret_and_verifier(vector: dict[str, Any]) -> None:
+    secret = derive_login_secret(vector["typed"], deployment_id=uuid.UUID(vector["deployment_id"]))
+    assert (secret.hex(), login_verifier(secret)) == (
+        vector["login_secret"],
+        vector["login_verifier"],
+    )
+
+
+@pytest.mark.parametrize("vector", CODENAMES, ids=lambda v: str(v["words"]))
+def test_codename_derives_the_reply_key(vector: dict[str, Any]) -> None:
+    key = derive_reply_key(vector["codename"], deployment_id=uuid.UUID(vector["deployment_id"]))
+    assert key.public_key.to_bytes().hex() == vector["reply_public_key"]
+
+
+def _grant_keys(vector: dict[str, Any]) -> tuple[KemPrivateKey, KemPrivateKey]:
+    recipient = KemPrivateKey.from_seed(
+        bytes.fromhex(vector["recipient_seed"]), kem=Kem[vector["recipient_kem"]]
+    )
+    case = KemPrivateKey.from_seed(
+        bytes.fromhex(vector["case_key_seed"]), kem=Kem[vector["case_kem"]]
+    )
+    return recipient, case
+
+
+@pytest.mark.parametrize("vector", GRANTS, ids=lambda v: v["name"])
+def test_grant_vector_opens_to_the_case_key(vector: dict[str, Any]) -> None:
+    recipient, _ = _grant_keys(vector)
+    case_key = open_grant(
+        unb64(vector["grant"]), private_key=recipient, case_id=uuid.UUID(vector["case_id"])
+    )
+    assert case_key.id == vector["case_key_id"]
+
+
+@pytest.mark.parametrize("vector", GRANTS, ids=lambda v: v["name"])
+def test_grant_vector_reproduces_outside_the_hpke_span(vector: dict[str, Any]) -> None:
+    recipient, case = _grant_keys(vector)
+    blob = seal_grant(case, to=recipient.public_key, case_id=uuid.UUID(vector["case_id"]))
+    committed, size = unb64(vector["grant"]), vector["header_size"]
+    assert (blob[:size], len(blob)) == (committed[:size], len(committed))
+
+
+def test_receipt_vector_verifies() -> None:
+    (vector,) = load_vectors("receipt.json")["vectors"]
+    receipt = Receipt.from_json(vector["receipt"])
+    verify_receipt(receipt, bytes.fromhex(vector["public_key"]))
+    assert (str(receipt.item_id), receipt.sha256, receipt.day.isoformat(), receipt.key_id) == (
+        vector["item_id"],
+        vector["sha256"],
+        vector["day"],
+        vector["key_id"],
+    )
+
+
+def test_receipt_vector_reproduces() -> None:
+    (vector,) = load_vectors("receipt.json")["vectors"]
+    with deterministic_rng(bytes.fromhex(vector["rng_seed"])):
+        key = ReceiptSigningKey.generate()
+    receipt = issue_receipt(
+        item_id=uuid.UUID(vector["item_id"]),
+        ciphertext_sha256=vector["sha256"],
+        day=dt.date.fromisoformat(vector["day"]),
+        signing_key=key,
+    )
+    assert receipt.to_json() == vector["receipt"]
+
+
+def test_roster_vector_verifies() -> None:
+    (vector,) = load_vectors("roster.json")["vectors"]
+    roster = verify_roster(
+        vector["document"],
+        pinned_fingerprint=vector["pinned_fingerprint"],
+        now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        deployment=uuid.UUID(vector["deployment"]),
+    )
+    assert [key.id for key in roster.recipient_keys()] == [
+        *vector["staff_key_ids"],
+        vector["recovery_key_id"],
+    ]
+
+
+def test_roster_vector_reproduces() -> None:
+    (vector,) = load_vectors("roster.json")["vectors"]
+    assert make_vectors.roster_vectors() == [vector]
+
+
+def test_envelope_vector_opens() -> None:
+    (vector,) = load_vectors("envelope.json")["vectors"]
+    keyring = Keyring(KeyEncryptionKey.load(vector["kek_file"].encode()))
+    value = keyring.open(
+        unb64(vector["envelope"]),
+        table=vector["table"],
+        column=vector["column"],
+        row_id=vector["row_id"],
+    )
+    assert value.hex() == vector["value"]
+
+
+def test_envelope_vector_reproduces() -> None:
+    (vector,) = load_vectors("envelope.json")["vectors"]
+    assert make_vectors.envelope_vectors() == [vector]
+
+
+def test_staff_keyfile_vector_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    (vector,) = load_vectors("staff_keyfile.json")["vectors"]
+    monkeypatch.setattr(staff_keyfile, "_KDF_FLOOR", KdfParams(**vector["kdf"]))
+    keys = StaffKeys.open(vector["keyfile"].encode(), vector["passphrase"])
+    assert (keys.kem_public.id, keys.signing_public.id) == (
+        vector["kem_key_id"],
+        vector["signing_key_id"],
+    )
+
+
+def test_staff_keyfile_vector_reproduces() -> None:
+    (vector,) = load_vectors("staff_keyfile.json")["vectors"]
+    assert make_vectors.staff_keyfile_vectors() == [vector]
