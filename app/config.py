@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     keys_dir: Path = Field(default=Path("keys"), description="service key files (mode 0600)")
     bind: str = Field(default="127.0.0.1:8000", description="host:port to listen on")
     log_level: str = Field(default="info", description="debug, info, warning or error")
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_lifetime_hours: int = Field(default=12, ge=1, le=7 * 24)
+    invitation_hours: int = Field(default=72, ge=1, le=30 * 24)
 
     @field_validator("database_url")
     @classmethod

@@ -7,13 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.audit.router import router as audit_router
 from app.config import Settings, get_settings
+from app.crypto.envelope import Keyring
 from app.db import Database
 from app.health.router import router as health_router
 from app.keystore import ServiceKeys, load_keys
 from app.middleware import RequestContextMiddleware
 from app.migrate import head_revision
 from app.problems import install_problem_handlers
+from app.staff.router import router as staff_router
+from app.staff.throttle import Throttle
 
 API_PREFIX = "/api/v1"
 
@@ -32,6 +36,8 @@ def create_app(
         own_database = database is None
         app.state.database = database or Database.from_url(settings.database_url.get_secret_value())
         app.state.keys = keys or load_keys(settings.keys_dir)
+        app.state.keyring = Keyring(app.state.keys.kek)
+        app.state.login_throttle = Throttle()
         app.state.schema_head = head_revision()
         try:
             yield
@@ -49,4 +55,6 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
+    app.include_router(staff_router)
+    app.include_router(audit_router)
     return app

@@ -27,16 +27,19 @@ def intake_env(workdir: Path, **overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
     env.update(overrides)
     env.setdefault("INTAKE_DATABASE_URL", f"sqlite:///{workdir / 'var' / 'intake.db'}")
+    # The client keeps its session and key file here, never in the real home.
+    env.setdefault("XDG_CONFIG_HOME", str(workdir / "client-config"))
     return env
 
 
 def intake(
-    workdir: Path, *args: str, env: dict[str, str] | None = None
+    workdir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [INTAKE, *args],
         cwd=workdir,
         env=env or intake_env(workdir),
+        input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         timeout=120,

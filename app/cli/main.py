@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from app.cli.audit import audit
+from app.cli.keys import keys
 from app.cli.output import CliError, exit_with, print_error
 from app.cli.server import server
+from app.cli.staff import enrol, login, logout, staff
 
 app = typer.Typer(
     help="witness-intake: secure case intake for human-rights testimony.",
@@ -14,6 +17,12 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(server, name="server")
+app.add_typer(staff, name="staff")
+app.add_typer(keys, name="keys")
+app.add_typer(audit, name="audit")
+app.command("login")(login)
+app.command("logout")(logout)
+app.command("enrol")(enrol)
 
 
 def main() -> None:

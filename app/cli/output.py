@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import sys
+from typing import Annotated, NoReturn
 
+import typer
+from pydantic import ValidationError
 from rich.console import Console
+
+from app.config import Settings
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False)
@@ -30,3 +35,29 @@ def print_error(message: str) -> None:
 def exit_with(error: CliError) -> NoReturn:
     print_error(str(error))
     raise SystemExit(error.exit_code) from None
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="read the secret from the first line of standard input"),
+]
+
+
+def read_secret(prompt: str, *, from_stdin: bool, confirm: bool = False) -> str:
+    """A password or passphrase: prompted without echo, or one line of stdin for scripts."""
+    if from_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+        if not secret:
+            fail("no secret on standard input")
+        return secret
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+
+
+def load_settings() -> Settings:
+    """The service settings, or one line naming the first bad ``INTAKE_*`` variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        fail(f"invalid setting INTAKE_{where.upper()}: {first['msg']}")

@@ -7,11 +7,9 @@ import os
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 from app.cli.database import DatabaseUnavailable, ensure_database, schema_state
-from app.cli.output import console, fail
-from app.config import Settings
+from app.cli.output import console, fail, load_settings
 from app.keystore import KeyStoreError, init_keys, load_keys
 from app.logs import configure_logging
 from app.main import create_app
@@ -26,15 +24,6 @@ def _private_files() -> None:
     os.umask(0o077)
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        fail(f"invalid setting INTAKE_{where.upper()}: {first['msg']}")
-
-
 @server.command("init")
 def init() -> None:
     """Create the service keys and the database, and migrate it to the latest schema.
@@ -42,7 +31,7 @@ def init() -> None:
     Safe to run again: existing keys are never overwritten, and an up-to-date database
     is left alone.
     """
-    settings = _settings()
+    settings = load_settings()
     try:
         for status in init_keys(settings.keys_dir):
             verb = "created" if status.state == "created" else "already exists, kept"
@@ -73,7 +62,7 @@ def init() -> None:
 @server.command("run")
 def run() -> None:
     """Serve the API; refuses to start with missing or unsafe keys or an old schema."""
-    settings = _settings()
+    settings = load_settings()
     try:
         keys = load_keys(settings.keys_dir)
     except KeyStoreError as exc:

@@ -1,0 +1,63 @@
+"""Every read of staff objects; what an actor may see is part of the query."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.errors import NotFound
+from app.staff.models import StaffKey, StaffMember
+from app.staff.roles import Role
+
+
+def visible_members(actor: Actor) -> Select[StaffMember]:
+    """Coordinators see everyone; anyone else sees only themselves."""
+    query = select(StaffMember)
+    if actor.role is not Role.coordinator:
+        query = query.where(StaffMember.id == actor.id)
+    return query
+
+
+async def member_for(session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> StaffMember:
+    member = await session.scalar(
+        visible_members(actor).where(StaffMember.id == staff_id).with_for_update()
+    )
+    if member is None:
+        raise NotFound("No such staff member.")
+    return member
+
+
+async def list_members(session: AsyncSession, actor: Actor) -> list[StaffMember]:
+    return list((await session.scalars(visible_members(actor).order_by(StaffMember.handle))).all())
+
+
+def visible_keys(actor: Actor) -> Select[StaffKey]:
+    """Coordinators see every key; investigators their own and colleagues' confirmed
+    keys (to grant cases); anyone else only their own."""
+    query = select(StaffKey)
+    if actor.role is Role.investigator:
+        query = query.where((StaffKey.staff_id == actor.id) | StaffKey.confirmed_at.is_not(None))
+    elif actor.role is not Role.coordinator:
+        query = query.where(StaffKey.staff_id == actor.id)
+    return query
+
+
+async def keys_of(session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> list[StaffKey]:
+    query = visible_keys(actor).where(StaffKey.staff_id == staff_id).order_by(StaffKey.created_at)
+    return list((await session.scalars(query)).all())
+
+
+async def key_for(
+    session: AsyncSession, actor: Actor, staff_id: uuid.UUID, key_id: uuid.UUID
+) -> StaffKey:
+    key = await session.scalar(
+        visible_keys(actor)
+        .where(StaffKey.staff_id == staff_id, StaffKey.id == key_id)
+        .with_for_update()
+    )
+    if key is None:
+        raise NotFound("No such key.")
+    return key
