@@ -96,9 +96,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_recovery_codes")),
     )
-    op.create_index(
-        op.f("ix_staff_recovery_codes_staff_id"), "staff_recovery_codes", ["staff_id"]
-    )
+    op.create_index(op.f("ix_staff_recovery_codes_staff_id"), "staff_recovery_codes", ["staff_id"])
     op.create_table(
         "staff_keys",
         sa.Column("id", sa.Uuid(), nullable=False),
