@@ -84,21 +84,31 @@ def show(file: KeyFile = None) -> None:
 
 
 @keys.command("register")
-def register(file: KeyFile = None) -> None:
-    """Send the public keys to the service; then read the fingerprint to a coordinator."""
+def register(file: KeyFile = None, password_stdin: PasswordStdin = False) -> None:
+    """Send the public keys to the service; then read the fingerprint to a coordinator.
+
+    The fingerprint to read out is computed here, from the key file opened with its
+    passphrase — never taken from the server, which could otherwise slip in its own key
+    and echo back its own fingerprint.
+    """
     path = file or default_key_file()
+    data = _read(path)
+    passphrase = read_secret("Key file passphrase", from_stdin=password_stdin)
     try:
-        info = StaffKeys.inspect(_read(path))
+        staff_keys = StaffKeys.open(data, passphrase)
     except CryptoError as exc:
         fail(f"{path}: {exc}")
+    local = staff_keys.kem_public.fingerprint_display()
     body = call(
         "POST",
         "/api/v1/staff/me/keys",
         json_body={
-            "kem_public_key": _b64(info.kem_public.to_bytes()),
-            "signing_public_key": _b64(info.signing_public.to_bytes()),
+            "kem_public_key": _b64(staff_keys.kem_public.to_bytes()),
+            "signing_public_key": _b64(staff_keys.signing_public.to_bytes()),
         },
     )
+    if body.get("kem_fingerprint") != local:
+        fail("the service reports another fingerprint than your key file's: do not use it")
     console.print(f"Registered as key {body['id']}. Read this fingerprint to a coordinator")
     console.print("over a trusted channel; the key works once they confirm it:")
-    console.print(f"  {body['kem_fingerprint']}", markup=False)
+    console.print(f"  {local}", markup=False)

@@ -27,6 +27,7 @@ from app.crypto.envelope import Keyring
 from app.crypto.errors import CryptoError
 from app.crypto.hashing import constant_time_equal, sha256_hex
 from app.crypto.keys import KemPublicKey, VerifyKey
+from app.crypto.passwords import needs_rehash
 from app.errors import BadRequest, Conflict, NotFound
 from app.staff.models import (
     Invitation,
@@ -153,6 +154,8 @@ class Enrolment:
 async def enrol(session: AsyncSession, *, token: str, password: str, keyring: Keyring) -> Enrolment:
     """Redeem an invitation: the account exists from now, with its second factor."""
     check_password_policy(password)
+    # Hash before the first query, so no database lock is held during it.
+    password_hash = await hash_password_async(password)
     invitation = await session.scalar(
         select(Invitation)
         .where(Invitation.token_hash == sha256_hex(token.encode()))
@@ -170,7 +173,7 @@ async def enrol(session: AsyncSession, *, token: str, password: str, keyring: Ke
         handle=invitation.handle,
         role=invitation.role,
         status=StaffStatus.active,
-        password_hash=await hash_password_async(password),
+        password_hash=password_hash,
         totp_confirmed=False,
         failed_logins=0,
         lock_count=0,
@@ -256,30 +259,51 @@ async def sign_in(
     keyring: Keyring,
     policy: SessionPolicy,
 ) -> SignedIn | Refused:
-    """Check name, password and second factor; lock after repeated failures."""
+    """Check name, password and second factor; lock after repeated failures.
+
+    Must be the first thing its transaction does: the read-only part is ended before
+    the slow password hash, so no row lock (PostgreSQL) or write lock (SQLite) is held
+    while it runs. Holding one would stall every writer on SQLite, and on PostgreSQL
+    would make concurrent guesses at a real name queue while guesses at an unknown
+    name run in parallel — a timing oracle for who has an account.
+    """
     if throttle.address_blocked(address):
         return THROTTLED
     handle = handle.strip().lower()
-    member = await session.scalar(
-        select(StaffMember).where(StaffMember.handle == handle).with_for_update()
-    )
-    if member is None:
+    found = (
+        await session.execute(
+            select(StaffMember.id, StaffMember.password_hash, StaffMember.locked_until).where(
+                StaffMember.handle == handle
+            )
+        )
+    ).first()
+    await session.rollback()  # nothing was written; release the snapshot and any lock
+    if found is None:
         if throttle.unknown_name_locked(handle):
             return THROTTLED
         await burn_password_check(password)
         throttle.address_failed(address)
         return THROTTLED if throttle.unknown_name_failed(handle) else FAILED
+    member_id, stored_hash, locked_until = found
+    if locked_until is not None and locked_until > utcnow():
+        return THROTTLED
 
+    password_ok = await verify_password_async(password, stored_hash)
+    upgraded = (
+        await hash_password_async(password) if password_ok and needs_rehash(stored_hash) else None
+    )
+
+    # Now the short write: lock the row, re-check what may have changed meanwhile.
+    member = await session.scalar(
+        select(StaffMember).where(StaffMember.id == member_id).with_for_update()
+    )
     now = utcnow()
-    lock_expired = member.locked_until is not None
+    if member is None or member.password_hash != stored_hash:
+        return FAILED
     if member.locked_until is not None and member.locked_until > now:
         return THROTTLED
-    member.locked_until = None
-
-    password_ok = await verify_password_async(password, member.password_hash)
-    # Audit only after the slow hash: an append holds the chain head until commit, and
-    # every audited write in the service would queue behind this sign-in.
-    if lock_expired:
+    if member.locked_until is not None:
+        member.locked_until = None
         await _audit(session, None, "staff.unlocked", member.id, reason="lock expired")
     if not password_ok:
         return await _failed(session, member, address, throttle)
@@ -293,6 +317,8 @@ async def sign_in(
 
     member.failed_logins = 0
     member.lock_count = 0
+    if upgraded is not None:
+        member.password_hash = upgraded
     token = new_token()
     staff_session = StaffSession(
         staff_id=member.id,

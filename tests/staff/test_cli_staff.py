@@ -114,7 +114,14 @@ def test_staff_flow_through_the_cli(tmp_path: Path) -> None:
         )
         assert made.returncode == 0, made.stderr
         shown = intake(tmp_path, "keys", "show", env=ben_env)
-        registered = intake(tmp_path, "keys", "register", env=ben_env)
+        registered = intake(
+            tmp_path,
+            "keys",
+            "register",
+            "--password-stdin",
+            env=ben_env,
+            stdin="a long key-file passphrase\n",
+        )
         assert registered.returncode == 0, registered.stderr
         key_id = re.search(r"Registered as key (\S+)\.", registered.stdout)
         fingerprint = registered.stdout.strip().splitlines()[-1].strip()

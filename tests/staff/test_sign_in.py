@@ -6,12 +6,14 @@ import datetime as dt
 import time
 
 import httpx
+import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from app.crypto import passwords as crypto_passwords
 from app.crypto import totp
 from app.db import Database
-from app.staff.models import Invitation, StaffSession
+from app.staff.models import Invitation, StaffMember, StaffSession
 from app.staff.roles import Role
 from app.staff.service import invite
 from tests.factories import PASSWORD, make_person
@@ -249,3 +251,26 @@ async def test_missing_token_is_401(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_older_password_hash_is_upgraded_at_sign_in(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = await make_person(app, db, Role.partner)
+    with monkeypatch.context() as patch:
+        patch.setattr(crypto_passwords, "LANES", 2)
+        legacy = crypto_passwords.hash_password(PASSWORD)
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(
+            update(StaffMember).where(StaffMember.id == person.id).values(password_hash=legacy)
+        )
+
+    response = await sign_in(client, person.handle)
+
+    async with db.sessionmaker() as session:
+        stored = await session.scalar(
+            select(StaffMember.password_hash).where(StaffMember.id == person.id)
+        )
+    assert response.status_code == 201
+    assert stored is not None
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$")
