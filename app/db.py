@@ -80,13 +80,19 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url``; SQLite gets foreign keys, WAL and full sync."""
+    """An async engine for ``url``; SQLite gets foreign keys, WAL and full sync.
+
+    ``hide_parameters``: a database error's message must never carry the statement's
+    values (password hashes, sealed secrets, names) into a log.
+    """
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 class Database:

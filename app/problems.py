@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import DomainError
@@ -93,7 +94,33 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value (a NUL character, a number or date out of range).
+    # The transaction is already rolled back; the value itself is never echoed.
+    return problem(
+        400,
+        "A value in the request cannot be stored or searched (for example a NUL "
+        "character, or a number or date out of range).",
+        title="Invalid value",
+        code="invalid-value",
+        request=request,
+    )
+
+
+async def _conflicting_write(request: Request, exc: Exception) -> JSONResponse:
+    # A uniqueness or reference rule held by the database itself, typically two
+    # simultaneous requests racing for the same name; nothing was written.
+    return problem(
+        409,
+        "The request conflicts with data written at the same time; nothing was changed.",
+        code="conflict",
+        request=request,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _unstorable_value)
+    app.add_exception_handler(IntegrityError, _conflicting_write)

@@ -101,5 +101,5 @@ async def test_commit_failure_is_never_reported_as_success(
 
     response = await tx_client.post("/test/write-failing-at-commit")
 
-    assert response.status_code == 500
+    assert response.status_code == 409
     assert await count_rows(db) == before

@@ -38,7 +38,8 @@ def _decode_cursor(cursor: str) -> int:
     except (binascii.Error, ValueError):
         text = ""
     match = _CURSOR.fullmatch(text)
-    if match is None:
+    # Sequence numbers fit a signed 64-bit column; anything larger was never issued.
+    if match is None or int(match.group(1)) >= 2**63:
         raise BadRequest("The cursor is not one this service issued; start from the first page.")
     return int(match.group(1))
 

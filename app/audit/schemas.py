@@ -5,11 +5,24 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.audit.models import ActorKind, DetailValue
 from app.audit.service import ChainProblem, ChainReport, SignedHead
+from app.validation import Printable
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    # 0001-01-01T00:30+01:00 is a valid input but has no UTC equivalent.
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("the time has no UTC equivalent (out of range)") from None
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 class AuditQuery(BaseModel):
@@ -21,12 +34,12 @@ class AuditQuery(BaseModel):
     cursor: str | None = Field(
         default=None, max_length=64, description="`next_cursor` of the previous page"
     )
-    action: str | None = Field(default=None, max_length=64, description="e.g. staff.invited")
-    object_type: str | None = Field(default=None, max_length=64, description="e.g. case")
-    object_id: str | None = Field(default=None, max_length=128)
+    action: Printable | None = Field(default=None, max_length=64, description="e.g. staff.invited")
+    object_type: Printable | None = Field(default=None, max_length=64, description="e.g. case")
+    object_id: Printable | None = Field(default=None, max_length=128)
     actor_id: uuid.UUID | None = None
-    since: AwareDatetime | None = Field(default=None, description="at or after (inclusive)")
-    until: AwareDatetime | None = Field(default=None, description="before (exclusive)")
+    since: UtcTime | None = Field(default=None, description="at or after (inclusive)")
+    until: UtcTime | None = Field(default=None, description="before (exclusive)")
 
 
 class AuditEntryRead(BaseModel):

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.errors import NotFound
-from app.staff.models import StaffKey, StaffMember
+from app.staff.models import StaffKey, StaffMember, StaffStatus
 from app.staff.roles import Role
 
 
@@ -39,7 +39,14 @@ def visible_keys(actor: Actor) -> Select[StaffKey]:
     keys (to grant cases); anyone else only their own."""
     query = select(StaffKey)
     if actor.role is Role.investigator:
-        query = query.where((StaffKey.staff_id == actor.id) | StaffKey.confirmed_at.is_not(None))
+        # A disabled colleague's keys must not receive new cases.
+        active_owner = select(StaffMember.id).where(
+            StaffMember.id == StaffKey.staff_id, StaffMember.status == StaffStatus.active
+        )
+        query = query.where(
+            (StaffKey.staff_id == actor.id)
+            | (StaffKey.confirmed_at.is_not(None) & active_owner.exists())
+        )
     elif actor.role is not Role.coordinator:
         query = query.where(StaffKey.staff_id == actor.id)
     return query

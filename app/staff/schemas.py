@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.staff.roles import Role
+from app.validation import Printable
 
 
 def _b64(value: object) -> bytes:
@@ -30,7 +31,7 @@ class Input(BaseModel):
 
 
 class InvitationCreate(Input):
-    handle: str = Field(min_length=3, max_length=64)
+    handle: Printable = Field(min_length=3, max_length=64)
     role: Role
 
 
@@ -57,10 +58,10 @@ class EnrolmentRead(BaseModel):
 
 
 class SessionCreate(Input):
-    handle: str = Field(min_length=1, max_length=64)
+    handle: Printable = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
-    totp_code: str | None = Field(default=None, max_length=16)
-    recovery_code: str | None = Field(default=None, max_length=64)
+    totp_code: Printable | None = Field(default=None, max_length=16)
+    recovery_code: Printable | None = Field(default=None, max_length=64)
 
 
 class SessionRead(BaseModel):

@@ -151,22 +151,48 @@ class Enrolment:
     recovery_codes: list[str]
 
 
-async def enrol(session: AsyncSession, *, token: str, password: str, keyring: Keyring) -> Enrolment:
-    """Redeem an invitation: the account exists from now, with its second factor."""
-    check_password_policy(password)
-    # Hash before the first query, so no database lock is held during it.
-    password_hash = await hash_password_async(password)
-    invitation = await session.scalar(
-        select(Invitation)
-        .where(Invitation.token_hash == sha256_hex(token.encode()))
-        .with_for_update()
+_INVITATION_GONE = "This invitation is unknown, already used, withdrawn or expired."
+
+
+async def _live_invitation(
+    session: AsyncSession, token_hash: str, *, lock: bool
+) -> Invitation | None:
+    """The invitation if it can still be redeemed: unused, unexpired, and issued by a
+    coordinator who is still active (or, for the bootstrap one, while no coordinator
+    exists). One answer for every other case: a token reveals nothing about others."""
+    query = select(Invitation).where(Invitation.token_hash == token_hash)
+    invitation = await session.scalar(query.with_for_update() if lock else query)
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
+        return None
+    if invitation.invited_by is None:
+        coordinator = await session.scalar(
+            select(StaffMember.id).where(StaffMember.role == Role.coordinator).limit(1)
+        )
+        return invitation if coordinator is None else None
+    inviter = await session.scalar(
+        select(StaffMember.status).where(StaffMember.id == invitation.invited_by)
     )
-    now = utcnow()
-    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
-        # One answer for unknown, used and expired: a token reveals nothing about others.
-        raise NotFound("This invitation is unknown, already used or expired.")
+    return invitation if inviter is StaffStatus.active else None
+
+
+async def enrol(session: AsyncSession, *, token: str, password: str, keyring: Keyring) -> Enrolment:
+    """Redeem an invitation: the account exists from now, with its second factor.
+
+    Only a live invitation costs a password hash (anonymous junk must not occupy the
+    hasher), and the hash runs between two transactions so no lock is held during it.
+    """
+    check_password_policy(password)
+    token_hash = sha256_hex(token.encode())
+    if await _live_invitation(session, token_hash, lock=False) is None:
+        raise NotFound(_INVITATION_GONE)
+    await session.rollback()  # nothing was written; release any lock before hashing
+    password_hash = await hash_password_async(password)
+    invitation = await _live_invitation(session, token_hash, lock=True)
+    if invitation is None:
+        raise NotFound(_INVITATION_GONE)
     if await session.scalar(select(StaffMember.id).where(StaffMember.handle == invitation.handle)):
         raise Conflict(f"The sign-in name {invitation.handle!r} is already taken.")
+    now = utcnow()
     invitation.used_at = now
     member = StaffMember(
         id=uuid.uuid4(),
@@ -238,7 +264,6 @@ class Refused:
 
 FAILED = Refused(401, "Sign-in failed: wrong name, password or code.")
 THROTTLED = Refused(429, "Too many failed sign-ins; wait a while before trying again.")
-SECOND_FACTOR = Refused(401, "A second factor is required: send totp_code or recovery_code.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +294,9 @@ async def sign_in(
     """
     if throttle.address_blocked(address):
         return THROTTLED
+    # Counted before any await, so a burst of simultaneous guesses cannot all slip past
+    # the per-address limit; a success takes it back.
+    throttle.address_failed(address)
     handle = handle.strip().lower()
     found = (
         await session.execute(
@@ -282,7 +310,9 @@ async def sign_in(
         if throttle.unknown_name_locked(handle):
             return THROTTLED
         await burn_password_check(password)
-        throttle.address_failed(address)
+        # Re-checked after the hash, exactly as a real account's lock is.
+        if throttle.unknown_name_locked(handle):
+            return THROTTLED
         return THROTTLED if throttle.unknown_name_failed(handle) else FAILED
     member_id, stored_hash, locked_until = found
     if locked_until is not None and locked_until > utcnow():
@@ -309,12 +339,14 @@ async def sign_in(
         return await _failed(session, member, address, throttle)
     if member.status is not StaffStatus.active:
         return FAILED
-    if member.role in SECOND_FACTOR_REQUIRED:
-        if not totp_code and not recovery_code:
-            return SECOND_FACTOR
-        if not await _second_factor_ok(session, member, totp_code, recovery_code, keyring):
-            return await _failed(session, member, address, throttle)
+    # A missing code fails like a wrong one: a bare password check must not tell
+    # whether a stolen password is right.
+    if member.role in SECOND_FACTOR_REQUIRED and not await _second_factor_ok(
+        session, member, totp_code, recovery_code, keyring
+    ):
+        return await _failed(session, member, address, throttle)
 
+    throttle.address_succeeded(address)
     member.failed_logins = 0
     member.lock_count = 0
     if upgraded is not None:
@@ -336,7 +368,6 @@ async def sign_in(
 async def _failed(
     session: AsyncSession, member: StaffMember, address: str | None, throttle: Throttle
 ) -> Refused:
-    throttle.address_failed(address)
     member.failed_logins += 1
     if member.failed_logins < ACCOUNT_FAILURES:
         return FAILED
@@ -423,7 +454,24 @@ async def disable(session: AsyncSession, actor: Actor, member: StaffMember) -> N
         raise Conflict("You cannot disable your own account; ask another coordinator.")
     member.status = StaffStatus.disabled
     count = await _revoke_all(session, member.id)
-    await _audit(session, actor, "staff.disabled", member.id, sessions_revoked=count)
+    # Their pending invitations die with their access: no sleeper accounts.
+    withdrawn = await session.execute(
+        update(Invitation)
+        .where(
+            Invitation.invited_by == member.id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .values(expires_at=utcnow())
+    )
+    await _audit(
+        session,
+        actor,
+        "staff.disabled",
+        member.id,
+        sessions_revoked=count,
+        invitations_withdrawn=int(getattr(withdrawn, "rowcount", 0) or 0),
+    )
 
 
 async def enable(session: AsyncSession, actor: Actor, member: StaffMember) -> None:

@@ -74,6 +74,14 @@ class Throttle:
         self._addresses[key] = window
         self._bound(self._addresses)  # type: ignore[arg-type]
 
+    def address_succeeded(self, address: str | None) -> None:
+        """Take back the attempt counted up front for a sign-in that succeeded."""
+        if address is None:
+            return
+        window = self._addresses.get(self._digest(address))
+        if window is not None and window.times:
+            window.times.pop()
+
     def unknown_name_locked(self, handle: str, *, now: float | None = None) -> bool:
         """Unknown names lock exactly like real ones, so a lock never reveals an account."""
         entry = self._names.get(self._digest(handle))

@@ -119,3 +119,24 @@ async def test_route_needs_a_session(
     response = await client.request(method, path, json=body)
 
     assert response.status_code == 401
+
+
+async def test_investigators_do_not_see_a_disabled_colleagues_keys(
+    app: FastAPI, db: Database, client: httpx.AsyncClient
+) -> None:
+    coordinator = await make_person(app, db, Role.coordinator)
+    reader = await make_person(app, db, Role.investigator)
+    target = await make_target(app, db, client)
+    key = await client.get(f"/api/v1/staff/{target.person.id}/keys", headers=coordinator.headers)
+    await client.post(
+        f"/api/v1/staff/{target.person.id}/keys/{target.key_id}/confirm",
+        json={"kem_fingerprint": key.json()[0]["kem_fingerprint"]},
+        headers=coordinator.headers,
+    )
+    visible = await client.get(f"/api/v1/staff/{target.person.id}/keys", headers=reader.headers)
+    await client.post(f"/api/v1/staff/{target.person.id}/disable", headers=coordinator.headers)
+
+    hidden = await client.get(f"/api/v1/staff/{target.person.id}/keys", headers=reader.headers)
+
+    assert len(visible.json()) == 1
+    assert hidden.json() == []
