@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import uuid
 from typing import Final, TypeAlias
 
@@ -38,3 +39,8 @@ def parse_uuid(text: object) -> uuid.UUID | None:
     if not isinstance(text, str) or not _UUID.fullmatch(text):
         return None
     return uuid.UUID(text)
+
+
+MULTI_LANE_ARGON2: Final = threading.Lock()
+"""Held around every Argon2id derivation with more than one lane: with cryptography 50
+(OpenSSL 4) two such derivations running in parallel threads deadlock."""

@@ -3,9 +3,18 @@
 Threat: a submitter identified, or impersonated, through their codename. The codename
 is the submitter's only credential and is never stored: the server keeps the SHA-256 of
 a login secret derived from it, and replies are sealed to a KEM key derived from it, so
-only the codename's holder can log in as them or read replies. Seven words carry
-7 * log2(7772) = 90.5 bits, beyond offline guessing of the stored verifier, so a fast
-KDF (HKDF-SHA256, salted with the deployment id) is enough and a browser can repeat it.
+only the codename's holder can log in as them or read replies.
+
+A state adversary holding the database can still guess codenames offline against the
+stored verifiers, and a hit also yields the reply key. Seven words carry
+7 * log2(7772) = 90.5 bits, but the salt is per deployment, not per submitter (a client
+must derive the login secret before it can say who it is), so one sweep tests every
+submitter of a deployment at once. Codename derivation v2 therefore makes each guess
+expensive: Argon2id (64 MiB, 3 passes, 1 lane) stretches the codename once, and
+HKDF-SHA256 splits the result into the login secret and the X-Wing reply-key seed. A
+browser repeats it with an Argon2id WASM build (e.g. hash-wasm) and WebCrypto's HKDF.
+One lane, because concurrent multi-lane Argon2id derivations in threads deadlock with
+cryptography 50 / OpenSSL 4 (and a lane count is part of the format).
 
 Normalisation (what is derived from is the normalised form, words joined by one space):
 NFKC, lowercase, hyphens and underscores read as spaces, runs of whitespace collapsed,
@@ -20,9 +29,11 @@ import hashlib
 import importlib.resources
 import unicodedata
 import uuid
-from typing import Final
+from dataclasses import dataclass
+from typing import Final, NoReturn
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.crypto import _rng
@@ -33,9 +44,9 @@ from app.crypto.keys import Kem, KemPrivateKey
 __all__ = [
     "MAX_CODENAME_WORDS",
     "MIN_CODENAME_WORDS",
+    "CodenameSecrets",
     "check_login_verifier",
-    "derive_login_secret",
-    "derive_reply_key",
+    "derive_codename_secrets",
     "login_verifier",
     "new_codename",
     "normalise_codename",
@@ -45,8 +56,16 @@ MIN_CODENAME_WORDS: Final = 7
 MAX_CODENAME_WORDS: Final = 12
 _WORDLIST_SHA256: Final = "6d557f0693958fb5e650b68b5bee585eb82cf4da32965505c789e924743bc522"
 _WORDLIST_SIZE: Final = 7776
-_LOGIN_INFO: Final = b"witness-intake codename login v1"
-_REPLY_KEY_INFO: Final = b"witness-intake codename reply-key v1"
+_SECRET_BYTES: Final = 32
+# Codename derivation v2 (docs/crypto.md, "Submitter codename"). Every value below is
+# part of the format: changing one changes every submitter's login secret and reply key.
+_ARGON2_SALT_LABEL: Final = b"witness-intake codename salt v2\x00"
+_ARGON2_SALT_BYTES: Final = 16
+_ARGON2_MEMORY_KIB: Final = 64 * 1024
+_ARGON2_ITERATIONS: Final = 3
+_ARGON2_LANES: Final = 1  # never more: see the module docstring
+_LOGIN_INFO: Final = b"witness-intake codename login v2"
+_REPLY_KEY_INFO: Final = b"witness-intake codename reply-key v2"
 _SEPARATORS: Final = str.maketrans("-_", "  ")
 
 
@@ -109,32 +128,71 @@ def normalise_codename(text: str) -> str:
     return " ".join(words)
 
 
-def _derive(codename: str, deployment_id: uuid.UUID, info: bytes) -> bytes:
-    ikm = normalise_codename(codename).encode("ascii")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=deployment_id.bytes, info=info).derive(
-        ikm
-    )
+def _argon2_salt(deployment_id: uuid.UUID) -> bytes:
+    digest = hashlib.sha256(_ARGON2_SALT_LABEL + deployment_id.bytes).digest()
+    return digest[:_ARGON2_SALT_BYTES]
 
 
-def derive_login_secret(codename: str, *, deployment_id: uuid.UUID) -> bytes:
-    """The 32-byte secret the submitter's client presents to log in."""
-    return _derive(codename, deployment_id, _LOGIN_INFO)
+def _stretch(normalised: str, deployment_id: uuid.UUID) -> bytes:
+    """Argon2id of a normalised codename: the expensive step, done once per derivation."""
+    return Argon2id(
+        salt=_argon2_salt(deployment_id),
+        length=_SECRET_BYTES,
+        iterations=_ARGON2_ITERATIONS,
+        lanes=_ARGON2_LANES,
+        memory_cost=_ARGON2_MEMORY_KIB,
+    ).derive(normalised.encode("ascii"))
+
+
+def _hkdf(stretched: bytes, deployment_id: uuid.UUID, info: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=_SECRET_BYTES, salt=deployment_id.bytes, info=info
+    ).derive(stretched)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CodenameSecrets:
+    """What a codename yields on the submitter's client: the login secret and reply key."""
+
+    login_secret: bytes
+    """32 bytes the client presents to log in; the server keeps only ``login_verifier``."""
+    reply_key: KemPrivateKey
+    """The X-Wing key replies to the submitter are sealed to."""
+
+    @property
+    def login_verifier(self) -> str:
+        """What the server stores for this submitter (see ``login_verifier``)."""
+        return login_verifier(self.login_secret)
+
+    def __repr__(self) -> str:
+        return f"CodenameSecrets(reply_key_id={self.reply_key.id!r})"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("CodenameSecrets holds secrets and cannot be pickled or copied")
+
+
+def derive_codename_secrets(codename: str, *, deployment_id: uuid.UUID) -> CodenameSecrets:
+    """The login secret and reply key of ``codename`` on deployment ``deployment_id``.
+
+    Normalises first (``CodenameError`` for a codename the service could not have
+    issued), then runs Argon2id once (64 MiB, about 0.3 s: slow by design, so run it off
+    the event loop and bound how many run at once) and HKDF-SHA256 twice.
+    """
+    stretched = _stretch(normalise_codename(codename), deployment_id)
+    login_secret = _hkdf(stretched, deployment_id, _LOGIN_INFO)
+    seed = _hkdf(stretched, deployment_id, _REPLY_KEY_INFO)
+    return CodenameSecrets(login_secret, KemPrivateKey.from_seed(seed, kem=Kem.XWING))
 
 
 def login_verifier(login_secret: bytes) -> str:
     """What the server stores for a submitter: SHA-256 of the login secret, hex."""
-    if len(login_secret) != 32:
+    if len(login_secret) != _SECRET_BYTES:
         raise CodenameError("a login secret is 32 bytes")
     return sha256_hex(login_secret)
 
 
 def check_login_verifier(login_secret: bytes, verifier: str) -> bool:
     """Whether ``login_secret`` matches the stored ``verifier``, in constant time."""
-    if len(login_secret) != 32:
+    if len(login_secret) != _SECRET_BYTES:
         return False
     return constant_time_equal(sha256_hex(login_secret), verifier)
-
-
-def derive_reply_key(codename: str, *, deployment_id: uuid.UUID) -> KemPrivateKey:
-    """The submitter's X-Wing reply key; its 32-byte seed comes from the codename."""
-    return KemPrivateKey.from_seed(_derive(codename, deployment_id, _REPLY_KEY_INFO), kem=Kem.XWING)

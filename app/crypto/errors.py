@@ -66,7 +66,11 @@ class ItemSizeError(CryptoError):
 
 
 class GrantError(CryptoError):
-    """A grant (a case key sealed to a staff or recovery key) could not be opened."""
+    """A grant (a case key sealed to a staff or recovery key) was refused.
+
+    Opening: malformed, not for this key or case, or holding another case key than the
+    expected one. Sealing: a post-quantum case key to a classical recipient, not allowed.
+    """
 
 
 class KeyFileReason(StrEnum):
@@ -109,6 +113,7 @@ class RosterReason(StrEnum):
     NOT_YET_VALID = "not-yet-valid"
     EXPIRED = "expired"
     ROLLED_BACK = "rolled-back"
+    CLASSICAL_KEY = "classical-key"
 
 
 class RosterError(CryptoError):

@@ -2,10 +2,14 @@
 
 Threat: a grant copied to another case (the case id is bound into HPKE ``info``), a grant
 opened by anyone but its recipient (HPKE to the recipient's KEM key), and a grant read
-by a future quantum adversary (X-Wing by default). Note what a grant does *not* prove:
-anyone can seal a key to a public key, so a grant says nothing about who made it. A
-client must check the opened key against a case public key it trusts
-(``expected_case_key_id``) before it encrypts anything new to that case.
+by a future quantum adversary (X-Wing by default; sealing an X-Wing case key to a
+classical X25519 recipient is refused unless the caller says ``allow_classical=True``,
+because that one grant would expose the whole case to a quantum adversary).
+
+A grant does *not* prove who made it: anyone can seal a key to a public key, so a
+compromised server could seal a case key of its own to an investigator and read every
+note and reply later sealed to it. ``open_grant`` therefore requires the id of the case
+key the client trusts (``expected_case_key_id``) and refuses any other key.
 
 Layout: "WITG" | version u8 = 1 | recipient KEM id u16 | case key KEM id u16 | enc || ct,
 where ct seals the 32-byte case key seed and ``info`` is
@@ -14,6 +18,7 @@ where ct seals the 32-byte case key seed and ``info`` is
 
 from __future__ import annotations
 
+import re
 import struct
 import uuid
 from dataclasses import dataclass
@@ -31,14 +36,31 @@ _VERSION: Final = 1
 _HEADER: Final = struct.Struct(">4sBHH")
 _INFO_LABEL: Final = b"witness-intake grant v1\x00"
 _SECRET_BYTES: Final = 32
+_KEY_ID: Final = re.compile(r"[0-9a-f]{32}")
 
 
 def _info(case_id: uuid.UUID, case_kem: Kem) -> bytes:
     return _INFO_LABEL + case_id.bytes + case_kem.to_bytes(2, "big")
 
 
-def seal_grant(case_private_key: KemPrivateKey, *, to: KemPublicKey, case_id: uuid.UUID) -> bytes:
-    """Seal ``case_private_key`` of case ``case_id`` so that only ``to`` can open it."""
+def seal_grant(
+    case_private_key: KemPrivateKey,
+    *,
+    to: KemPublicKey,
+    case_id: uuid.UUID,
+    allow_classical: bool = False,
+) -> bytes:
+    """Seal ``case_private_key`` of case ``case_id`` so that only ``to`` can open it.
+
+    Refuses (``GrantError``) to seal an X-Wing case key to a classical (X25519) recipient
+    unless ``allow_classical`` is true: the grant would be only as strong as X25519, and
+    whoever opens it can read the whole case.
+    """
+    if case_private_key.kem is Kem.XWING and to.kem is Kem.X25519 and not allow_classical:
+        raise GrantError(
+            "refusing to seal a post-quantum (X-Wing) case key to a classical (X25519) "
+            "recipient: pass allow_classical=True only if the recipient cannot use X-Wing"
+        )
     header = _HEADER.pack(_MAGIC, _VERSION, to.kem, case_private_key.kem)
     sealed = to._seal(case_private_key._secret_bytes(), _info(case_id, case_private_key.kem))
     return header + sealed
@@ -49,14 +71,17 @@ def open_grant(
     *,
     private_key: KemPrivateKey,
     case_id: uuid.UUID,
-    expected_case_key_id: str | None = None,
+    expected_case_key_id: str,
 ) -> KemPrivateKey:
     """Open a grant of case ``case_id`` with the recipient's ``private_key``.
 
-    Pass ``expected_case_key_id`` (the id of a case public key you trust) whenever the
-    key will be used to encrypt: a grant is not signed, so without that check a server
-    could hand you a key of its own choosing.
+    ``expected_case_key_id`` is the id of the case key the client trusts (pinned from
+    the signed case record or at first open; a new epoch's key only with a roster staff
+    signature). A grant is not signed, so a key other than that one is refused: it
+    could be a key of the server's choosing.
     """
+    if not _KEY_ID.fullmatch(expected_case_key_id):
+        raise ValueError("expected_case_key_id must be a key id (32 lowercase hex digits)")
     data = bytes(blob)
     if len(data) < _HEADER.size:
         raise GrantError("grant is truncated")
@@ -77,10 +102,11 @@ def open_grant(
     if secret is None:
         raise GrantError("grant does not open with this key for this case")
     case_key = KemPrivateKey(case_kem, secret)
-    if expected_case_key_id is not None and not constant_time_equal(
-        case_key.id, expected_case_key_id
-    ):
-        raise GrantError("grant holds another key than the expected case key")
+    if not constant_time_equal(case_key.id, expected_case_key_id):
+        raise GrantError(
+            "grant holds another key than the expected case key (refused: it may be a "
+            "key substituted by the server)"
+        )
     return case_key
 
 
@@ -98,9 +124,16 @@ class CaseKeyPair:
     def id(self) -> str:
         return self.private_key.id
 
-    def grant_to(self, recipient: KemPublicKey, *, case_id: uuid.UUID) -> bytes:
-        """A grant of this case key to ``recipient`` (a staff key or the recovery key)."""
-        return seal_grant(self.private_key, to=recipient, case_id=case_id)
+    def grant_to(
+        self, recipient: KemPublicKey, *, case_id: uuid.UUID, allow_classical: bool = False
+    ) -> bytes:
+        """A grant of this case key to ``recipient`` (a staff key or the recovery key).
+
+        See ``seal_grant`` for ``allow_classical``.
+        """
+        return seal_grant(
+            self.private_key, to=recipient, case_id=case_id, allow_classical=allow_classical
+        )
 
 
 def new_case_key(kem: Kem = Kem.XWING) -> CaseKeyPair:

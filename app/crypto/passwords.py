@@ -14,13 +14,13 @@ written today) is only ever verified under a process-wide lock.
 from __future__ import annotations
 
 import re
-import threading
 from typing import Final
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from app.crypto import _rng
+from app.crypto._util import MULTI_LANE_ARGON2
 
 MEMORY_KIB: Final = 64 * 1024
 ITERATIONS: Final = 3
@@ -35,7 +35,6 @@ _PHC: Final = re.compile(
     r"\$argon2id\$v=19\$m=(?P<m>\d{1,8}),t=(?P<t>\d{1,3}),p=(?P<p>\d{1,3})\$"
     r"[A-Za-z0-9+/]{16,64}\$[A-Za-z0-9+/]{32,128}"
 )
-_MULTI_LANE: Final = threading.Lock()
 
 
 def hash_password(password: str) -> str:
@@ -69,7 +68,7 @@ def verify_password(password: str, encoded: str) -> bool:
         return False
     try:
         if params[2] > 1:
-            with _MULTI_LANE:
+            with MULTI_LANE_ARGON2:
                 Argon2id.verify_phc_encoded(password.encode("utf-8"), encoded)
         else:
             Argon2id.verify_phc_encoded(password.encode("utf-8"), encoded)

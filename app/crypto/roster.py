@@ -6,6 +6,11 @@ whose fingerprint it pins (shipped with the client, published out of band), is f
 deployment, is current (issued <= now < not_after), and is not older than one it has
 already seen (``min_serial``); every public key in it is parsed and its id checked.
 
+A second threat is a silent post-quantum downgrade: a roster that lists a classical
+(X25519) staff or recovery key makes every new case's grant to that key only classically
+secure, and one such grant opens the whole case. Such a roster is refused unless the
+caller passes ``allow_classical=True``.
+
 Signed message: ``b"witness-intake roster v1\\x00" || canonical_json(payload)``.
 Document: ``{"payload": payload, "signature": base64url(Ed25519 signature)}``.
 """
@@ -29,7 +34,7 @@ from app.crypto.errors import (
     SignatureError,
 )
 from app.crypto.hashing import constant_time_equal
-from app.crypto.keys import KemPublicKey, SigningKey, VerifyKey
+from app.crypto.keys import Kem, KemPublicKey, SigningKey, VerifyKey
 
 __all__ = ["Roster", "RosterRecipient", "sign_roster", "verify_roster"]
 
@@ -139,14 +144,18 @@ def verify_roster(
     *,
     pinned_fingerprint: str,
     now: dt.datetime,
-    deployment: uuid.UUID | None = None,
+    deployment: uuid.UUID,
     min_serial: int = 0,
+    allow_classical: bool = False,
 ) -> Roster:
     """Check a roster document and return its content, or raise ``RosterError``.
 
     ``pinned_fingerprint`` is the roster key's id (or its ``fingerprint_display`` form);
+    ``deployment`` is this deployment's id (a roster for another one is refused);
     ``min_serial`` is the highest serial this client has already accepted, so a server
-    cannot roll it back to an older roster that still lists a removed key.
+    cannot roll it back to an older roster that still lists a removed key. A roster
+    listing a classical (X25519) staff or recovery key is refused unless
+    ``allow_classical`` is true.
     """
     pin = _normalise_pin(pinned_fingerprint)
     if now.tzinfo is None:
@@ -176,7 +185,7 @@ def verify_roster(
     except SignatureError:
         raise RosterError(RosterReason.BAD_SIGNATURE, "roster signature does not verify") from None
     roster = _parse_payload(payload, roster_key)
-    if deployment is not None and roster.deployment != deployment:
+    if roster.deployment != deployment:
         raise RosterError(RosterReason.WRONG_DEPLOYMENT, "roster is for another deployment")
     if roster.serial < min_serial:
         raise RosterError(RosterReason.ROLLED_BACK, "roster is older than one already accepted")
@@ -184,6 +193,12 @@ def verify_roster(
         raise RosterError(RosterReason.NOT_YET_VALID, "roster is not valid yet")
     if now >= roster.not_after:
         raise RosterError(RosterReason.EXPIRED, "roster has expired")
+    if not allow_classical and any(key.kem is Kem.X25519 for key in roster.recipient_keys()):
+        raise RosterError(
+            RosterReason.CLASSICAL_KEY,
+            "roster lists a classical (X25519) staff or recovery key; pass "
+            "allow_classical=True only to accept keys that are not post-quantum",
+        )
     return roster
 
 

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from app.crypto import _rng
-from app.crypto._util import b64url_decode, b64url_encode
+from app.crypto._util import MULTI_LANE_ARGON2, b64url_decode, b64url_encode
 from app.crypto.canonical import JsonValue, canonical_json, loads_strict
 from app.crypto.errors import (
     CanonicalJsonError,
@@ -100,7 +100,10 @@ def _derive(passphrase: str, salt: bytes, params: KdfParams) -> bytes:
         lanes=params.lanes,
         memory_cost=params.memory_kib,
     )
-    return kdf.derive(secret)
+    if params.lanes == 1:
+        return kdf.derive(secret)
+    with MULTI_LANE_ARGON2:
+        return kdf.derive(secret)
 
 
 def _aad(public: dict[str, JsonValue]) -> bytes:
@@ -152,9 +155,13 @@ class StaffKeys:
         return self._signing
 
     def open_grant(
-        self, blob: bytes, *, case_id: uuid.UUID, expected_case_key_id: str | None = None
+        self, blob: bytes, *, case_id: uuid.UUID, expected_case_key_id: str
     ) -> KemPrivateKey:
-        """Open a grant addressed to this staff key (see ``grants.open_grant``)."""
+        """Open a grant addressed to this staff key; refuse any case key but the expected one.
+
+        See ``grants.open_grant``: ``expected_case_key_id`` is the id of the case key the
+        client trusts, so that a key substituted by the server is refused.
+        """
         return open_grant(
             blob, private_key=self._kem, case_id=case_id, expected_case_key_id=expected_case_key_id
         )

@@ -1,6 +1,9 @@
 """Generate the known-answer vectors in tests/crypto/vectors/ (run by hand, then commit).
 
-    .venv/bin/python -m tests.crypto.make_vectors
+    .venv/bin/python -m tests.crypto.make_vectors [FILE ...]   # e.g. codename.json
+
+Writes the named files, or all of them when none is named. Regenerate only the files
+whose format changed: the HPKE-bearing ones come out different every time.
 
 All randomness drawn by ``app.crypto`` comes from ``DeterministicSource`` seeds written
 into the vectors, so the tests can replay it. HPKE's encapsulation randomness is drawn
@@ -14,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import sys
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.crypto import (
@@ -27,10 +32,8 @@ from app.crypto import (
     RosterRecipient,
     SigningKey,
     StaffKeys,
-    derive_login_secret,
-    derive_reply_key,
+    derive_codename_secrets,
     issue_receipt,
-    login_verifier,
     new_codename,
     normalise_codename,
     seal_grant,
@@ -38,6 +41,7 @@ from app.crypto import (
     sign_roster,
     staff_keyfile,
 )
+from app.crypto import codename as codename_module
 from app.crypto.item import _FIXED, item_header_size
 
 from .support import VECTORS, b64, deterministic_rng, sample_plaintext
@@ -111,20 +115,30 @@ def codename_vectors() -> list[dict[str, Any]]:
             codename = new_codename(words)
         deployment = _uuid(f"deployment-{words}")
         typed = "  " + codename.upper().replace(" ", "-", 2).replace(" ", "_", 1) + "\t"
-        reply_key = derive_reply_key(typed, deployment_id=deployment)
-        secret = derive_login_secret(typed, deployment_id=deployment)
+        normalised = normalise_codename(typed)
+        derived = derive_codename_secrets(typed, deployment_id=deployment)
         vectors.append(
             {
+                "format": "codename v2",
                 "rng_seed": rng_seed.hex(),
                 "words": words,
                 "codename": codename,
                 "typed": typed,
-                "normalised": normalise_codename(typed),
+                "normalised": normalised,
                 "deployment_id": str(deployment),
-                "login_secret": secret.hex(),
-                "login_verifier": login_verifier(secret),
-                "reply_public_key": reply_key.public_key.to_bytes().hex(),
-                "reply_key_id": reply_key.id,
+                "argon2id": {
+                    "salt": codename_module._argon2_salt(deployment).hex(),
+                    "memory_kib": codename_module._ARGON2_MEMORY_KIB,
+                    "iterations": codename_module._ARGON2_ITERATIONS,
+                    "lanes": codename_module._ARGON2_LANES,
+                    "version": 0x13,
+                    "output": codename_module._stretch(normalised, deployment).hex(),
+                },
+                "login_secret": derived.login_secret.hex(),
+                "login_verifier": derived.login_verifier,
+                "reply_key_seed": derived.reply_key._secret_bytes().hex(),
+                "reply_public_key": derived.reply_key.public_key.to_bytes().hex(),
+                "reply_key_id": derived.reply_key.id,
             }
         )
     return vectors
@@ -138,7 +152,7 @@ def grant_vectors() -> list[dict[str, Any]]:
         recipient = KemPrivateKey.from_seed(recipient_seed, kem=recipient_kem)
         case = KemPrivateKey.from_seed(case_seed, kem=case_kem)
         case_id = _uuid(name + " case")
-        blob = seal_grant(case, to=recipient.public_key, case_id=case_id)
+        blob = seal_grant(case, to=recipient.public_key, case_id=case_id, allow_classical=True)
         vectors.append(
             {
                 "name": name,
@@ -260,45 +274,52 @@ def staff_keyfile_vectors() -> list[dict[str, Any]]:
     ]
 
 
-def main() -> None:
-    _write(
-        "item.json",
+FILES: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
+    "item.json": (
         "Item format v1. rng_seed feeds DeterministicSource (item key, then nonce); the "
         "plaintext is support.sample_plaintext(plaintext_size); sealed_key_span is the HPKE "
         "enc||ct, made with OpenSSL's own randomness.",
-        item_vectors(),
-    )
-    _write(
-        "codename.json",
-        "Codename derivation: rng_seed -> new_codename(words); typed -> normalised -> "
-        "login secret, verifier and X-Wing reply key (HKDF-SHA256, salt = deployment id).",
-        codename_vectors(),
-    )
-    _write(
-        "grant.json",
+        item_vectors,
+    ),
+    "codename.json": (
+        "Codename derivation v2: rng_seed -> new_codename(words); typed -> normalised; "
+        "Argon2id(normalised, salt = SHA-256('witness-intake codename salt v2' 0x00 || "
+        "deployment id)[:16], 64 MiB, 3 passes, 1 lane) -> output; HKDF-SHA256(output, "
+        "salt = deployment id, info = 'witness-intake codename login v2' / "
+        "'witness-intake codename reply-key v2') -> login secret / X-Wing reply key seed.",
+        codename_vectors,
+    ),
+    "grant.json": (
         "Grants: the case key (seed) sealed to the recipient key (seed) for case_id. "
         "Everything after header_size bytes is HPKE output.",
-        grant_vectors(),
-    )
-    _write("receipt.json", "Receipts signed by the receipt key of rng_seed.", receipt_vectors())
-    _write(
-        "roster.json",
+        grant_vectors,
+    ),
+    "receipt.json": ("Receipts signed by the receipt key of rng_seed.", receipt_vectors),
+    "roster.json": (
         "A roster: rng_seed draws the roster key, two staff keys (X-Wing, X25519) and the "
         "recovery key, in that order.",
-        roster_vectors(),
-    )
-    _write(
-        "envelope.json",
+        roster_vectors,
+    ),
+    "envelope.json": (
         "At-rest envelope: rng_seed draws the KEK, then the data key, value nonce, key nonce.",
-        envelope_vectors(),
-    )
-    _write(
-        "staff_keyfile.json",
+        envelope_vectors,
+    ),
+    "staff_keyfile.json": (
         "A staff key file with test-only Argon2id cost; rng_seed draws the KEM seed, the "
         "Ed25519 seed, the salt and the nonce, in that order.",
-        staff_keyfile_vectors(),
-    )
+        staff_keyfile_vectors,
+    ),
+}
+
+
+def main(names: Sequence[str]) -> None:
+    unknown = sorted(set(names) - set(FILES))
+    if unknown:
+        raise SystemExit(f"unknown vector files: {', '.join(unknown)} (known: {', '.join(FILES)})")
+    for name in names or FILES:
+        description, generate = FILES[name]
+        _write(name, description, generate())
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

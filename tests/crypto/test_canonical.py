@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.crypto import CanonicalJsonError, JsonValue, canonical_json, loads_strict
+from app.crypto.canonical import _MAX_DOCUMENT_BYTES
 
 
 def test_rfc8785_sample_without_numbers() -> None:
@@ -33,6 +36,28 @@ def test_keys_are_sorted_and_whitespace_removed() -> None:
 )
 def test_strings_are_escaped_as_json_stringify_does(text: str, encoded: str) -> None:
     assert canonical_json(text) == encoded.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("key", "encoded"),
+    [
+        ("\x7f", '{"\x7f":1}'),
+        ("a\x7fb", '{"a\x7fb":1}'),
+        ("\x00\x1f", '{"\\u0000\\u001f":1}'),
+        ("\n\t", '{"\\n\\t":1}'),
+        ('"\\', '{"\\"\\\\":1}'),
+    ],
+)
+def test_object_keys_are_escaped_as_json_stringify_does(key: str, encoded: str) -> None:
+    # JSON.stringify({"\x7f": 1}) leaves DEL literal, as it does in values.
+    assert canonical_json({key: 1}) == encoded.encode("utf-8")
+
+
+@given(st.text(st.characters(max_codepoint=0x7F), max_size=8))
+def test_object_keys_and_string_values_are_escaped_alike(text: str) -> None:
+    assert canonical_json({text: text}) == (
+        b"{" + canonical_json(text) + b":" + canonical_json(text) + b"}"
+    )
 
 
 @pytest.mark.parametrize("number", [0, -1, 2**53 - 1, -(2**53 - 1)])
@@ -75,6 +100,39 @@ def test_deep_nesting_is_refused() -> None:
 def test_strict_parsing_refuses_what_the_subset_excludes(text: str | bytes) -> None:
     with pytest.raises(CanonicalJsonError):
         loads_strict(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9" * 4301,
+        "-" + "9" * 5000,
+        '{"serial": ' + "1" * 100_000 + "}",
+        "[" + "1" * 17 + "]",
+        "10000000000000000",
+    ],
+)
+def test_huge_integers_are_refused_as_canonical_json_errors(text: str) -> None:
+    # Python's int() refuses more than 4,300 digits with a bare ValueError.
+    with pytest.raises(CanonicalJsonError, match="integer outside"):
+        loads_strict(text)
+
+
+@pytest.mark.parametrize("number", [2**53 - 1, -(2**53 - 1)])
+def test_sixteen_digit_safe_integers_parse(number: int) -> None:
+    assert loads_strict(str(number)) == number
+
+
+@pytest.mark.parametrize(
+    "document", [b"1" + b" " * _MAX_DOCUMENT_BYTES, "1" + " " * _MAX_DOCUMENT_BYTES]
+)
+def test_documents_over_one_mebibyte_are_refused(document: bytes | str) -> None:
+    with pytest.raises(CanonicalJsonError, match="larger than 1048576 bytes"):
+        loads_strict(document)
+
+
+def test_a_document_of_exactly_one_mebibyte_parses() -> None:
+    assert loads_strict(b"1" + b" " * (_MAX_DOCUMENT_BYTES - 1)) == 1
 
 
 def test_strict_parsing_round_trips_canonical_json() -> None:

@@ -1,19 +1,27 @@
-"""Submitter codenames: generation, normalisation, refusal and derivation."""
+"""Submitter codenames: generation, normalisation, refusal and derivation.
+
+Each derivation runs Argon2id with the production cost (64 MiB, about 0.3 s), so the
+tests share a few cached derivations instead of deriving in every test.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
+import pickle
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from app.crypto import (
     CodenameError,
+    CodenameSecrets,
     CryptoError,
+    Kem,
     _rng,
     check_login_verifier,
-    derive_login_secret,
-    derive_reply_key,
+    derive_codename_secrets,
     login_verifier,
     new_codename,
     normalise_codename,
@@ -21,7 +29,13 @@ from app.crypto import (
 from app.crypto.codename import _parse_wordlist, _words
 
 DEPLOYMENT = uuid.UUID(int=42)
+OTHER_DEPLOYMENT = uuid.UUID(int=43)
 SEVEN = "abacus abdomen abdominal abide abiding ability ablaze"
+
+
+@functools.cache
+def _derived(codename: str = SEVEN, deployment_id: uuid.UUID = DEPLOYMENT) -> CodenameSecrets:
+    return derive_codename_secrets(codename, deployment_id=deployment_id)
 
 
 def test_word_list_is_the_eff_list_without_its_hyphenated_words() -> None:
@@ -106,42 +120,62 @@ def test_wrong_word_counts_are_refused(text: str) -> None:
         normalise_codename(text)
 
 
-def test_login_secret_depends_on_the_deployment() -> None:
-    one = derive_login_secret(SEVEN, deployment_id=DEPLOYMENT)
-    other = derive_login_secret(SEVEN, deployment_id=uuid.UUID(int=43))
-    assert (len(one), one != other) == (32, True)
+def test_codename_yields_a_32_byte_login_secret_and_an_xwing_reply_key() -> None:
+    derived = _derived()
+    assert (len(derived.login_secret), derived.reply_key.kem) == (32, Kem.XWING)
 
 
-def test_codename_typed_differently_derives_the_same_keys() -> None:
-    typed = "ABACUS-abdomen abdominal abide abiding ability ablaze"
+def test_login_secret_and_reply_key_seed_are_distinct() -> None:
+    derived = _derived()
+    assert derived.login_secret != derived.reply_key._secret_bytes()
+
+
+def test_secrets_depend_on_the_deployment() -> None:
+    one, other = _derived(), _derived(SEVEN, OTHER_DEPLOYMENT)
     assert (
-        derive_login_secret(typed, deployment_id=DEPLOYMENT),
-        derive_reply_key(typed, deployment_id=DEPLOYMENT).public_key,
-    ) == (
-        derive_login_secret(SEVEN, deployment_id=DEPLOYMENT),
-        derive_reply_key(SEVEN, deployment_id=DEPLOYMENT).public_key,
+        one.login_secret != other.login_secret,
+        one.reply_key.public_key != other.reply_key.public_key,
+    ) == (True, True)
+
+
+def test_codename_typed_differently_derives_the_same_secrets() -> None:
+    typed = _derived("ABACUS-abdomen abdominal abide abiding ability ablaze")
+    assert (typed.login_secret, typed.reply_key.public_key) == (
+        _derived().login_secret,
+        _derived().reply_key.public_key,
     )
 
 
 def test_derivation_refuses_an_invalid_codename() -> None:
     with pytest.raises(CodenameError):
-        derive_login_secret("not a codename", deployment_id=DEPLOYMENT)
-
-
-def test_reply_key_is_xwing_and_differs_per_deployment() -> None:
-    one = derive_reply_key(SEVEN, deployment_id=DEPLOYMENT)
-    other = derive_reply_key(SEVEN, deployment_id=uuid.UUID(int=43))
-    assert (one.kem.name, one.public_key != other.public_key) == ("XWING", True)
+        derive_codename_secrets("not a codename", deployment_id=DEPLOYMENT)
 
 
 def test_verifier_accepts_its_login_secret() -> None:
-    secret = derive_login_secret(SEVEN, deployment_id=DEPLOYMENT)
-    assert check_login_verifier(secret, login_verifier(secret)) is True
+    derived = _derived()
+    assert check_login_verifier(derived.login_secret, derived.login_verifier) is True
+
+
+def test_verifier_is_the_sha256_of_the_login_secret() -> None:
+    derived = _derived()
+    assert derived.login_verifier == login_verifier(derived.login_secret)
 
 
 def test_verifier_refuses_another_login_secret() -> None:
-    secret = derive_login_secret(SEVEN, deployment_id=DEPLOYMENT)
-    assert check_login_verifier(bytes(32), login_verifier(secret)) is False
+    assert check_login_verifier(bytes(32), _derived().login_verifier) is False
+
+
+def test_codename_secrets_repr_shows_only_the_reply_key_id() -> None:
+    derived = _derived()
+    assert repr(derived) == f"CodenameSecrets(reply_key_id={derived.reply_key.id!r})"
+
+
+@pytest.mark.parametrize("duplicate", [copy.copy, copy.deepcopy, pickle.dumps])
+def test_codename_secrets_cannot_be_pickled_or_copied(
+    duplicate: Callable[[object], object],
+) -> None:
+    with pytest.raises(TypeError, match="holds secrets"):
+        duplicate(_derived())
 
 
 def test_verifier_refuses_a_secret_of_the_wrong_length() -> None:

@@ -105,6 +105,18 @@ def test_malformed_receipt_json_is_refused(text: str) -> None:
         Receipt.from_json(text)
 
 
+def test_receipt_with_a_huge_integer_is_refused() -> None:
+    # More than Python's 4,300-digit limit: must not escape as a bare ValueError.
+    text = _receipt().to_json().replace('"v":1', '"v":' + "1" * 5000)
+    with pytest.raises(ReceiptError, match="not valid JSON"):
+        Receipt.from_json(text)
+
+
+def test_receipt_over_one_mebibyte_is_refused() -> None:
+    with pytest.raises(ReceiptError, match="not valid JSON"):
+        Receipt.from_json(_receipt().to_json() + " " * (1 << 20))
+
+
 def test_receipt_for_a_time_instead_of_a_day_is_refused() -> None:
     with pytest.raises(TypeError, match="day"):
         issue_receipt(

@@ -13,6 +13,7 @@ import pytest
 from app.crypto import (
     Kem,
     KemPrivateKey,
+    Roster,
     RosterError,
     RosterReason,
     RosterRecipient,
@@ -31,11 +32,13 @@ NOT_AFTER = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 STAFF = [
     RosterRecipient(uuid.UUID(int=1), KemPrivateKey.from_seed(bytes(32)).public_key),
-    RosterRecipient(
-        uuid.UUID(int=2), KemPrivateKey.from_seed(bytes(32), kem=Kem.X25519).public_key
-    ),
+    RosterRecipient(uuid.UUID(int=2), KemPrivateKey.from_seed(b"\x02" * 32).public_key),
 ]
 RECOVERY = KemPrivateKey.from_seed(b"\x01" * 32).public_key
+CLASSICAL_STAFF = RosterRecipient(
+    uuid.UUID(int=3), KemPrivateKey.from_seed(bytes(32), kem=Kem.X25519).public_key
+)
+CLASSICAL_RECOVERY = KemPrivateKey.from_seed(b"\x01" * 32, kem=Kem.X25519).public_key
 
 
 def _document(signing_key: SigningKey = ROSTER_KEY, **overrides: Any) -> bytes:
@@ -59,15 +62,19 @@ def _resigned(mutate: Callable[[dict[str, Any]], None]) -> bytes:
     return json.dumps({"payload": payload, "signature": b64url_encode(signature)}).encode()
 
 
-def _reason(document: bytes | str, **overrides: Any) -> RosterReason:
+def _verify(document: bytes | str, **overrides: Any) -> Roster:
     arguments: dict[str, Any] = {"pinned_fingerprint": PIN, "now": NOW, "deployment": DEPLOYMENT}
+    return verify_roster(document, **{**arguments, **overrides})
+
+
+def _reason(document: bytes | str, **overrides: Any) -> RosterReason:
     with pytest.raises(RosterError) as caught:
-        verify_roster(document, **{**arguments, **overrides})
+        _verify(document, **overrides)
     return caught.value.reason
 
 
 def test_valid_roster_is_accepted_with_its_content() -> None:
-    roster = verify_roster(_document(), pinned_fingerprint=PIN, now=NOW, deployment=DEPLOYMENT)
+    roster = _verify(_document())
     assert (roster.deployment, roster.serial, roster.issued, roster.not_after) == (
         DEPLOYMENT,
         5,
@@ -77,13 +84,13 @@ def test_valid_roster_is_accepted_with_its_content() -> None:
 
 
 def test_recipient_keys_are_the_staff_keys_then_the_recovery_key() -> None:
-    roster = verify_roster(_document(), pinned_fingerprint=PIN, now=NOW)
+    roster = _verify(_document())
     assert roster.recipient_keys() == (STAFF[0].kem_public_key, STAFF[1].kem_public_key, RECOVERY)
 
 
 def test_pin_may_be_given_in_its_display_form() -> None:
     display = ROSTER_KEY.verify_key.fingerprint_display()
-    assert verify_roster(_document(), pinned_fingerprint=display, now=NOW).roster_key.id == PIN
+    assert _verify(_document(), pinned_fingerprint=display).roster_key.id == PIN
 
 
 def test_roster_signed_by_another_key_is_refused() -> None:
@@ -105,7 +112,7 @@ def test_altered_signature_is_refused() -> None:
 
 def test_roster_reformatted_in_transit_still_verifies() -> None:
     document = json.dumps(json.loads(_document()), indent=4)
-    assert verify_roster(document, pinned_fingerprint=PIN, now=NOW).serial == 5
+    assert _verify(document).serial == 5
 
 
 def test_expired_roster_is_refused() -> None:
@@ -119,6 +126,30 @@ def test_roster_not_yet_valid_is_refused() -> None:
 
 def test_roster_for_another_deployment_is_refused() -> None:
     assert _reason(_document(), deployment=uuid.UUID(int=1)) == RosterReason.WRONG_DEPLOYMENT
+
+
+def test_deployment_is_required() -> None:
+    with pytest.raises(TypeError, match="deployment"):
+        verify_roster(_document(), pinned_fingerprint=PIN, now=NOW)  # type: ignore[call-arg]
+
+
+def test_roster_listing_a_classical_staff_key_is_refused() -> None:
+    document = _document(recipients=[*STAFF, CLASSICAL_STAFF])
+    assert _reason(document) == RosterReason.CLASSICAL_KEY
+
+
+def test_roster_with_a_classical_recovery_key_is_refused() -> None:
+    assert _reason(_document(recovery=CLASSICAL_RECOVERY)) == RosterReason.CLASSICAL_KEY
+
+
+def test_classical_keys_are_accepted_when_explicitly_allowed() -> None:
+    document = _document(recipients=[*STAFF, CLASSICAL_STAFF], recovery=CLASSICAL_RECOVERY)
+    roster = _verify(document, allow_classical=True)
+    assert roster.recipient_keys() == (
+        *(recipient.kem_public_key for recipient in STAFF),
+        CLASSICAL_STAFF.kem_public_key,
+        CLASSICAL_RECOVERY,
+    )
 
 
 def test_roster_older_than_one_already_seen_is_refused() -> None:
@@ -144,6 +175,16 @@ def test_unknown_version_is_refused(version: object) -> None:
 )
 def test_malformed_documents_are_refused(document: str) -> None:
     assert _reason(document) == RosterReason.MALFORMED
+
+
+def test_roster_with_a_huge_integer_is_malformed() -> None:
+    # More than Python's 4,300-digit limit: must not escape as a bare ValueError.
+    document = _document().replace(b'"serial":5', b'"serial":' + b"9" * 5000)
+    assert _reason(document) == RosterReason.MALFORMED
+
+
+def test_roster_over_one_mebibyte_is_malformed() -> None:
+    assert _reason(_document() + b" " * (1 << 20)) == RosterReason.MALFORMED
 
 
 def _set(name: str, value: object) -> Callable[[dict[str, Any]], None]:
@@ -218,12 +259,12 @@ def test_signature_that_is_not_base64url_is_refused() -> None:
 
 def test_malformed_pin_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="32 hex digits"):
-        verify_roster(_document(), pinned_fingerprint="abc", now=NOW)
+        _verify(_document(), pinned_fingerprint="abc")
 
 
 def test_naive_now_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        verify_roster(_document(), pinned_fingerprint=PIN, now=dt.datetime(2026, 3, 1))
+        _verify(_document(), now=dt.datetime(2026, 3, 1))
 
 
 @pytest.mark.parametrize(

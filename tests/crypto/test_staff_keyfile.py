@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.crypto import (
+    GrantError,
     KdfParams,
     Kem,
     KeyFileReason,
@@ -234,6 +235,39 @@ def test_staff_keys_open_their_grants(keys: StaffKeys) -> None:
     assert keys.open_grant(blob, case_id=case_id, expected_case_key_id=case.id).id == case.id
 
 
+def test_staff_keys_refuse_a_grant_of_another_case_key(keys: StaffKeys) -> None:
+    pinned, substituted, case_id = new_case_key(), new_case_key(), uuid.uuid4()
+    blob = substituted.grant_to(keys.kem_public, case_id=case_id)
+    with pytest.raises(GrantError, match="expected case key"):
+        keys.open_grant(blob, case_id=case_id, expected_case_key_id=pinned.id)
+
+
+def test_staff_keys_require_the_expected_case_key_id(keys: StaffKeys) -> None:
+    case, case_id = new_case_key(), uuid.uuid4()
+    blob = case.grant_to(keys.kem_public, case_id=case_id)
+    with pytest.raises(TypeError, match="expected_case_key_id"):
+        keys.open_grant(blob, case_id=case_id)  # type: ignore[call-arg]
+
+
+def _open_and_inspect_reasons(data: bytes) -> tuple[KeyFileReason, KeyFileReason]:
+    with pytest.raises(StaffKeyFileError) as opened:
+        StaffKeys.open(data, PASSPHRASE)
+    with pytest.raises(StaffKeyFileError) as inspected:
+        StaffKeys.inspect(data)
+    return opened.value.reason, inspected.value.reason
+
+
+def test_key_file_with_a_huge_integer_is_corrupt(sealed: bytes) -> None:
+    # More than Python's 4,300-digit limit: must not escape as a bare ValueError.
+    data = sealed.replace(b'"version": 1', b'"version": ' + b"9" * 5000)
+    assert _open_and_inspect_reasons(data) == (KeyFileReason.CORRUPT, KeyFileReason.CORRUPT)
+
+
+def test_key_file_over_one_mebibyte_is_corrupt(sealed: bytes) -> None:
+    data = sealed + b" " * (1 << 20)
+    assert _open_and_inspect_reasons(data) == (KeyFileReason.CORRUPT, KeyFileReason.CORRUPT)
+
+
 def test_staff_keys_sign_under_a_context(keys: StaffKeys) -> None:
     signature = keys.sign(b"epoch key", context="case key epoch v1")
     keys.signing_public.verify(signature, b"epoch key", context="case key epoch v1")
@@ -254,3 +288,20 @@ def test_error_message_never_contains_the_passphrase(sealed: bytes) -> None:
     with pytest.raises(StaffKeyFileError) as caught:
         StaffKeys.open(sealed, "hunter2-secret")
     assert "hunter2" not in str(caught.value)
+
+
+def test_concurrent_sealing_with_default_parameters_never_deadlocks() -> None:
+    # Multi-lane Argon2id in parallel threads hangs in cryptography 50; ours must not.
+    import threading
+
+    keys = StaffKeys.generate()
+    threads = [
+        threading.Thread(target=keys.seal, args=("a long enough passphrase",), daemon=True)
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not any(thread.is_alive() for thread in threads)

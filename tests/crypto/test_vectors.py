@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import uuid
 from typing import Any
 
@@ -23,11 +24,12 @@ from app.crypto import (
     Keyring,
     Receipt,
     ReceiptSigningKey,
+    Roster,
+    RosterError,
+    RosterReason,
     StaffKeys,
-    derive_login_secret,
-    derive_reply_key,
+    derive_codename_secrets,
     issue_receipt,
-    login_verifier,
     new_codename,
     normalise_codename,
     open_grant,
@@ -120,18 +122,57 @@ def test_codename_as_typed_normalises_to_the_codename(vector: dict[str, Any]) ->
 
 
 @pytest.mark.parametrize("vector", CODENAMES, ids=lambda v: str(v["words"]))
-def test_codename_derives_the_login_secret_and_verifier(vector: dict[str, Any]) -> None:
-    secret = derive_login_secret(vector["typed"], deployment_id=uuid.UUID(vector["deployment_id"]))
-    assert (secret.hex(), login_verifier(secret)) == (
+def test_codename_as_typed_derives_the_vector_secrets(vector: dict[str, Any]) -> None:
+    # One Argon2id derivation (production cost) per vector.
+    derived = derive_codename_secrets(
+        vector["typed"], deployment_id=uuid.UUID(vector["deployment_id"])
+    )
+    assert (
+        derived.login_secret.hex(),
+        derived.login_verifier,
+        derived.reply_key.public_key.to_bytes().hex(),
+        derived.reply_key.id,
+    ) == (
         vector["login_secret"],
         vector["login_verifier"],
+        vector["reply_public_key"],
+        vector["reply_key_id"],
     )
 
 
+def _hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes) -> bytes:
+    # RFC 5869 for one 32-byte block, written out so the vector is checked independently.
+    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
+    return hmac.new(prk, info + b"\x01", hashlib.sha256).digest()
+
+
 @pytest.mark.parametrize("vector", CODENAMES, ids=lambda v: str(v["words"]))
-def test_codename_derives_the_reply_key(vector: dict[str, Any]) -> None:
-    key = derive_reply_key(vector["codename"], deployment_id=uuid.UUID(vector["deployment_id"]))
-    assert key.public_key.to_bytes().hex() == vector["reply_public_key"]
+def test_codename_vector_follows_the_documented_v2_steps(vector: dict[str, Any]) -> None:
+    # docs/crypto.md, "Submitter codename": every step after Argon2id, from the spec.
+    deployment = uuid.UUID(vector["deployment_id"]).bytes
+    argon2 = vector["argon2id"]
+    stretched = bytes.fromhex(argon2["output"])
+    salt = hashlib.sha256(b"witness-intake codename salt v2\x00" + deployment).digest()[:16]
+    login = _hkdf_sha256(stretched, salt=deployment, info=b"witness-intake codename login v2")
+    seed = _hkdf_sha256(stretched, salt=deployment, info=b"witness-intake codename reply-key v2")
+    public = KemPrivateKey.from_seed(seed, kem=Kem.XWING).public_key.to_bytes()
+    assert (
+        vector["format"],
+        (argon2["memory_kib"], argon2["iterations"], argon2["lanes"], argon2["version"]),
+        argon2["salt"],
+        vector["login_secret"],
+        vector["login_verifier"],
+        vector["reply_key_seed"],
+        vector["reply_public_key"],
+    ) == (
+        "codename v2",
+        (65536, 3, 1, 0x13),
+        salt.hex(),
+        login.hex(),
+        hashlib.sha256(login).hexdigest(),
+        seed.hex(),
+        public.hex(),
+    )
 
 
 def _grant_keys(vector: dict[str, Any]) -> tuple[KemPrivateKey, KemPrivateKey]:
@@ -148,7 +189,10 @@ def _grant_keys(vector: dict[str, Any]) -> tuple[KemPrivateKey, KemPrivateKey]:
 def test_grant_vector_opens_to_the_case_key(vector: dict[str, Any]) -> None:
     recipient, _ = _grant_keys(vector)
     case_key = open_grant(
-        unb64(vector["grant"]), private_key=recipient, case_id=uuid.UUID(vector["case_id"])
+        unb64(vector["grant"]),
+        private_key=recipient,
+        case_id=uuid.UUID(vector["case_id"]),
+        expected_case_key_id=vector["case_key_id"],
     )
     assert case_key.id == vector["case_key_id"]
 
@@ -156,7 +200,12 @@ def test_grant_vector_opens_to_the_case_key(vector: dict[str, Any]) -> None:
 @pytest.mark.parametrize("vector", GRANTS, ids=lambda v: v["name"])
 def test_grant_vector_reproduces_outside_the_hpke_span(vector: dict[str, Any]) -> None:
     recipient, case = _grant_keys(vector)
-    blob = seal_grant(case, to=recipient.public_key, case_id=uuid.UUID(vector["case_id"]))
+    blob = seal_grant(
+        case,
+        to=recipient.public_key,
+        case_id=uuid.UUID(vector["case_id"]),
+        allow_classical=True,  # one vector grants an X-Wing case key to an X25519 key
+    )
     committed, size = unb64(vector["grant"]), vector["header_size"]
     assert (blob[:size], len(blob)) == (committed[:size], len(committed))
 
@@ -186,18 +235,30 @@ def test_receipt_vector_reproduces() -> None:
     assert receipt.to_json() == vector["receipt"]
 
 
-def test_roster_vector_verifies() -> None:
-    (vector,) = load_vectors("roster.json")["vectors"]
-    roster = verify_roster(
+def _verify_roster_vector(vector: dict[str, Any], *, allow_classical: bool) -> Roster:
+    return verify_roster(
         vector["document"],
         pinned_fingerprint=vector["pinned_fingerprint"],
         now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
         deployment=uuid.UUID(vector["deployment"]),
+        allow_classical=allow_classical,
     )
+
+
+def test_roster_vector_verifies_when_classical_keys_are_allowed() -> None:
+    (vector,) = load_vectors("roster.json")["vectors"]
+    roster = _verify_roster_vector(vector, allow_classical=True)
     assert [key.id for key in roster.recipient_keys()] == [
         *vector["staff_key_ids"],
         vector["recovery_key_id"],
     ]
+
+
+def test_roster_vector_with_an_x25519_staff_key_is_refused_by_default() -> None:
+    (vector,) = load_vectors("roster.json")["vectors"]
+    with pytest.raises(RosterError) as caught:
+        _verify_roster_vector(vector, allow_classical=False)
+    assert caught.value.reason == RosterReason.CLASSICAL_KEY
 
 
 def test_roster_vector_reproduces() -> None:
