@@ -21,6 +21,8 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
     "DELETE /api/v1/staff/session": ALL_ROLES,
     "GET /api/v1/staff": frozenset({Role.coordinator}),
     "POST /api/v1/staff/invitations": frozenset({Role.coordinator}),
+    "GET /api/v1/staff/invitations": frozenset({Role.coordinator}),
+    "DELETE /api/v1/staff/invitations/{invitation_id}": frozenset({Role.coordinator}),
     "GET /api/v1/staff/{staff_id}": frozenset({Role.coordinator}),
     "POST /api/v1/staff/{staff_id}/disable": frozenset({Role.coordinator}),
     "POST /api/v1/staff/{staff_id}/enable": frozenset({Role.coordinator}),

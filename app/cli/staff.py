@@ -129,6 +129,23 @@ def invite(handle: str, role: Annotated[Role, typer.Option("--role")]) -> None:
     console.print(body["token"], markup=False)
 
 
+@staff.command("invitations")
+def invitations() -> None:
+    """Invitations not yet used and not expired."""
+    table = Table("handle", "role", "expires")
+    table.add_column("id", no_wrap=True, min_width=36)
+    for row in call("GET", "/api/v1/staff/invitations"):
+        table.add_row(row["handle"], row["role"], row["expires_at"], row["id"])
+    console.print(table)
+
+
+@staff.command("withdraw")
+def withdraw(invitation_id: uuid.UUID) -> None:
+    """Withdraw a pending invitation; its token stops working at once."""
+    call("DELETE", f"/api/v1/staff/invitations/{invitation_id}")
+    console.print("Invitation withdrawn.")
+
+
 @staff.command("list")
 def list_staff() -> None:
     """Every staff account."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from sqlalchemy import Select, select
@@ -9,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.errors import NotFound
-from app.staff.models import StaffKey, StaffMember, StaffStatus
+from app.staff.models import Invitation, StaffKey, StaffMember, StaffStatus
 from app.staff.roles import Role
 
 
@@ -32,6 +33,27 @@ async def member_for(session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -
 
 async def list_members(session: AsyncSession, actor: Actor) -> list[StaffMember]:
     return list((await session.scalars(visible_members(actor).order_by(StaffMember.handle))).all())
+
+
+def pending_invitations(now: dt.datetime) -> Select[Invitation]:
+    """Invitations that can still be redeemed (coordinators only reach this query)."""
+    return select(Invitation).where(Invitation.used_at.is_(None), Invitation.expires_at > now)
+
+
+async def list_pending_invitations(session: AsyncSession, now: dt.datetime) -> list[Invitation]:
+    query = pending_invitations(now).order_by(Invitation.expires_at)
+    return list((await session.scalars(query)).all())
+
+
+async def pending_invitation(
+    session: AsyncSession, invitation_id: uuid.UUID, now: dt.datetime
+) -> Invitation:
+    invitation = await session.scalar(
+        pending_invitations(now).where(Invitation.id == invitation_id).with_for_update()
+    )
+    if invitation is None:
+        raise NotFound("No such pending invitation.")
+    return invitation
 
 
 def visible_keys(actor: Actor) -> Select[StaffKey]:

@@ -26,6 +26,7 @@ from app.staff.schemas import (
     EnrolmentRead,
     InvitationCreate,
     InvitationIssued,
+    InvitationRead,
     KeyConfirm,
     KeyCreate,
     KeyRead,
@@ -193,6 +194,39 @@ async def invite(
         expires_at=issued.invitation.expires_at,
         token=issued.token,
     )
+
+
+@router.get(
+    "/invitations",
+    summary="Invitations not yet used and not expired (coordinator).",
+    responses={**_401, **_404},
+)
+async def list_invitations(actor: Authorised, session: SessionDep) -> list[InvitationRead]:
+    pending = await repository.list_pending_invitations(session, service.utcnow())
+    return [
+        InvitationRead(
+            id=invitation.id,
+            handle=invitation.handle,
+            role=invitation.role,
+            invited_by=invitation.invited_by,
+            expires_at=invitation.expires_at,
+        )
+        for invitation in pending
+    ]
+
+
+@router.delete(
+    "/invitations/{invitation_id}",
+    status_code=204,
+    summary="Withdraw a pending invitation; its token stops working (coordinator).",
+    responses={**_401, **_404},
+)
+async def withdraw_invitation(
+    invitation_id: uuid.UUID, actor: Authorised, session: SessionDep
+) -> Response:
+    invitation = await repository.pending_invitation(session, invitation_id, service.utcnow())
+    await service.withdraw_invitation(session, actor, invitation)
+    return Response(status_code=204)
 
 
 @router.get("/{staff_id}", summary="One staff account (coordinator).", responses={**_401, **_404})

@@ -43,6 +43,14 @@ class InvitationIssued(BaseModel):
     token: str = Field(description="Shown once; give it to the person over a safe channel.")
 
 
+class InvitationRead(BaseModel):
+    id: uuid.UUID
+    handle: str
+    role: Role
+    invited_by: uuid.UUID | None
+    expires_at: dt.datetime
+
+
 class EnrolmentCreate(Input):
     token: str = Field(min_length=16, max_length=128)
     password: str = Field(min_length=1, max_length=1024)

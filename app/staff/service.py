@@ -129,6 +129,12 @@ async def invite(
     return IssuedInvitation(invitation, token)
 
 
+async def withdraw_invitation(session: AsyncSession, actor: Actor, invitation: Invitation) -> None:
+    """End a pending invitation now; its token stops working at once."""
+    invitation.expires_at = utcnow()
+    await _audit(session, actor, "staff.invitation_withdrawn", invitation.id, "invitation")
+
+
 async def bootstrap_coordinator(
     session: AsyncSession, *, handle: str, valid_for: dt.timedelta
 ) -> IssuedInvitation:

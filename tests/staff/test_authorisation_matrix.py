@@ -4,6 +4,7 @@ gets anywhere without a session."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from app.crypto.keys import KemPrivateKey, SigningKey
 from app.db import Database
 from app.main import create_app
 from app.staff.roles import Role
+from app.staff.service import invite
 from tests.factories import Person, make_person
 
 OWN, OTHER = "own", "other's"
@@ -54,18 +56,32 @@ def key_body() -> dict[str, str]:
 class Target:
     person: Person
     key_id: str | None
+    invitation_id: uuid.UUID | None = None
+
+
+async def pending_invitation(db: Database) -> uuid.UUID:
+    async with db.sessionmaker() as session, session.begin():
+        issued = await invite(
+            session,
+            handle=f"pending-{uuid.uuid4().hex[:10]}",
+            role=Role.liaison,
+            invited_by=None,
+            valid_for=dt.timedelta(hours=1),
+        )
+    return issued.invitation.id
 
 
 async def make_target(app: FastAPI, db: Database, client: httpx.AsyncClient) -> Target:
     person = await make_person(app, db, Role.investigator)
     registered = await client.post("/api/v1/staff/me/keys", json=key_body(), headers=person.headers)
-    return Target(person, registered.json()["id"])
+    return Target(person, registered.json()["id"], await pending_invitation(db))
 
 
 def request_for(route: str, target: Target) -> tuple[str, str, Any]:
     method, path = route.split(" ", 1)
     path = path.replace("{staff_id}", str(target.person.id))
     path = path.replace("{key_id}", str(target.key_id))
+    path = path.replace("{invitation_id}", str(target.invitation_id))
     body: Any = None
     if route.endswith("/invitations"):
         body = {"handle": f"new-{uuid.uuid4().hex[:10]}", "role": "liaison"}
@@ -96,7 +112,7 @@ async def test_route_role_object(
                 "/api/v1/staff/me/keys", json=key_body(), headers=actor.headers
             )
             key = registered.json()["id"]
-        target = Target(actor, key)
+        target = Target(actor, key, await pending_invitation(db))
     else:
         target = await make_target(app, db, client)
     method, path, body = request_for(route, target)

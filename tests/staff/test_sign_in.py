@@ -309,3 +309,29 @@ async def test_a_bootstrap_token_is_dead_once_a_coordinator_exists(
     )
 
     assert response.status_code == 404
+
+
+async def test_a_withdrawn_invitation_stops_working(
+    app: FastAPI, client: httpx.AsyncClient, db: Database
+) -> None:
+    coordinator = await make_person(app, db, Role.coordinator)
+    invited = await client.post(
+        "/api/v1/staff/invitations",
+        json={"handle": "to-withdraw", "role": "auditor"},
+        headers=coordinator.headers,
+    )
+    listed = await client.get("/api/v1/staff/invitations", headers=coordinator.headers)
+
+    withdrawn = await client.delete(
+        f"/api/v1/staff/invitations/{invited.json()['id']}", headers=coordinator.headers
+    )
+    redeemed = await client.post(
+        "/api/v1/staff/enrolment",
+        json={"token": invited.json()["token"], "password": NEW_PASSWORD},
+    )
+    listed_after = await client.get("/api/v1/staff/invitations", headers=coordinator.headers)
+
+    assert invited.json()["id"] in [item["id"] for item in listed.json()]
+    assert withdrawn.status_code == 204
+    assert redeemed.status_code == 404
+    assert invited.json()["id"] not in [item["id"] for item in listed_after.json()]
