@@ -6,8 +6,6 @@ summaries repeat them for readers of the OpenAPI document.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Annotated, Any, Final
 
@@ -17,6 +15,7 @@ from app.audit import repository, service
 from app.audit.schemas import AuditEntryRead, AuditPage, AuditQuery, ChainReportRead, SignedHeadRead
 from app.auth import Authorised
 from app.db import SessionDep
+from app.encoding import b64url_decode, b64url_encode
 from app.errors import BadRequest
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
@@ -29,15 +28,12 @@ _CURSOR: Final = re.compile(r"seq:([1-9][0-9]{0,18})")
 
 
 def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode("ascii")).rstrip(b"=").decode("ascii")
+    return b64url_encode(f"seq:{seq}".encode("ascii"))
 
 
 def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        text = ""
-    match = _CURSOR.fullmatch(text)
+    raw = b64url_decode(cursor)
+    match = _CURSOR.fullmatch(raw.decode("ascii", "replace")) if raw is not None else None
     # Sequence numbers fit a signed 64-bit column; anything larger was never issued.
     if match is None or int(match.group(1)) >= 2**63:
         raise BadRequest("The cursor is not one this service issued; start from the first page.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from typing import Annotated
@@ -11,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.audit.models import ActorKind, DetailValue
 from app.audit.service import ChainProblem, ChainReport, SignedHead
+from app.encoding import b64url_encode
 from app.validation import Printable
 
 
@@ -111,5 +111,5 @@ class SignedHeadRead(BaseModel):
             hash=head.hash,
             signed_on=str(payload["signed_on"]),
             key_id=head.key_id,
-            signature=base64.urlsafe_b64encode(head.signature).rstrip(b"=").decode("ascii"),
+            signature=b64url_encode(head.signature),
         )

@@ -5,7 +5,6 @@ The private keys never leave the sealed key file; only public halves go to the s
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ from app.cli.client import call, config_dir
 from app.cli.output import PasswordStdin, console, fail, read_secret
 from app.crypto import StaffKeys
 from app.crypto.errors import CryptoError
+from app.encoding import b64url_encode
 
 keys = typer.Typer(help="Your own staff keys (kept on this device).", no_args_is_help=True)
 
@@ -36,10 +36,6 @@ def _read(path: Path) -> bytes:
         fail(f"no key file at {path}: run `intake keys new` first")
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 @keys.command("new")
@@ -103,8 +99,8 @@ def register(file: KeyFile = None, password_stdin: PasswordStdin = False) -> Non
         "POST",
         "/api/v1/staff/me/keys",
         json_body={
-            "kem_public_key": _b64(staff_keys.kem_public.to_bytes()),
-            "signing_public_key": _b64(staff_keys.signing_public.to_bytes()),
+            "kem_public_key": b64url_encode(staff_keys.kem_public.to_bytes()),
+            "signing_public_key": b64url_encode(staff_keys.signing_public.to_bytes()),
         },
     )
     if body.get("kem_fingerprint") != local:

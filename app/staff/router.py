@@ -6,7 +6,6 @@ for readers of the OpenAPI document.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import uuid
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from fastapi.responses import JSONResponse
 from app.auth import Authorised
 from app.crypto.envelope import Keyring
 from app.db import SessionDep
+from app.encoding import b64url_encode
 from app.problems import problem
 from app.staff import repository, service
 from app.staff.models import StaffKey, StaffMember, StaffStatus
@@ -65,10 +65,6 @@ def _policy(request: Request) -> service.SessionPolicy:
 KeyringDep = Annotated[Keyring, Depends(_keyring)]
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _staff_read(member: StaffMember) -> StaffRead:
     now = service.utcnow()
     return StaffRead(
@@ -87,10 +83,10 @@ def _key_read(key: StaffKey) -> KeyRead:
         id=key.id,
         staff_id=key.staff_id,
         kem_key_id=key.kem_key_id,
-        kem_public_key=_b64(key.kem_public_key),
+        kem_public_key=b64url_encode(key.kem_public_key),
         kem_fingerprint=kem_fp,
         signing_key_id=key.signing_key_id,
-        signing_public_key=_b64(key.signing_public_key),
+        signing_public_key=b64url_encode(key.signing_public_key),
         signing_fingerprint=signing_fp,
         confirmed=key.confirmed_at is not None,
     )

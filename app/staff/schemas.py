@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import uuid
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.encoding import b64url_decode
 from app.staff.roles import Role
 from app.validation import Printable
 
 
 def _b64(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError("expected base64url text")
-    try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not valid base64url") from None
+    decoded = b64url_decode(value) if isinstance(value, str) else None
+    if decoded is None:
+        raise ValueError("expected unpadded base64url text")
+    return decoded
 
 
 Base64Bytes = Annotated[bytes, BeforeValidator(_b64)]
