@@ -11,7 +11,9 @@ stored verifiers, and a hit also yields the reply key. Seven words carry
 must derive the login secret before it can say who it is), so one sweep tests every
 submitter of a deployment at once. Codename derivation v2 therefore makes each guess
 expensive: Argon2id (64 MiB, 3 passes, 1 lane) stretches the codename once, and
-HKDF-SHA256 splits the result into the login secret and the X-Wing reply-key seed. A
+HKDF-SHA256 splits the result into the login secret, the X-Wing reply-key seed and the
+Ed25519 seed of the submitter's signing key (which signs the case's first key record and
+the submitter's items, so investigators can tell the submitter's items from forgeries). A
 browser repeats it with an Argon2id WASM build (e.g. hash-wasm) and WebCrypto's HKDF.
 One lane, because concurrent multi-lane Argon2id derivations in threads deadlock with
 cryptography 50 / OpenSSL 4 (and a lane count is part of the format).
@@ -39,7 +41,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from app.crypto import _rng
 from app.crypto.errors import CodenameError, CryptoError
 from app.crypto.hashing import constant_time_equal, sha256_hex
-from app.crypto.keys import Kem, KemPrivateKey
+from app.crypto.keys import Kem, KemPrivateKey, SigningKey
 
 __all__ = [
     "MAX_CODENAME_WORDS",
@@ -66,6 +68,7 @@ _ARGON2_ITERATIONS: Final = 3
 _ARGON2_LANES: Final = 1  # never more: see the module docstring
 _LOGIN_INFO: Final = b"witness-intake codename login v2"
 _REPLY_KEY_INFO: Final = b"witness-intake codename reply-key v2"
+_SIGNING_INFO: Final = b"witness-intake codename signing v2"
 _SEPARATORS: Final = str.maketrans("-_", "  ")
 
 
@@ -152,12 +155,17 @@ def _hkdf(stretched: bytes, deployment_id: uuid.UUID, info: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class CodenameSecrets:
-    """What a codename yields on the submitter's client: the login secret and reply key."""
+    """What a codename yields on the submitter's client: login secret, reply and signing keys.
+
+    Its repr shows only the public key ids.
+    """
 
     login_secret: bytes
     """32 bytes the client presents to log in; the server keeps only ``login_verifier``."""
     reply_key: KemPrivateKey
     """The X-Wing key replies to the submitter are sealed to."""
+    signing_key: SigningKey
+    """The submitter's Ed25519 key: signs the case's epoch-0 key record and their items."""
 
     @property
     def login_verifier(self) -> str:
@@ -165,23 +173,31 @@ class CodenameSecrets:
         return login_verifier(self.login_secret)
 
     def __repr__(self) -> str:
-        return f"CodenameSecrets(reply_key_id={self.reply_key.id!r})"
+        return (
+            f"CodenameSecrets(reply_key_id={self.reply_key.id!r}, "
+            f"signing_key_id={self.signing_key.id!r})"
+        )
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("CodenameSecrets holds secrets and cannot be pickled or copied")
 
 
 def derive_codename_secrets(codename: str, *, deployment_id: uuid.UUID) -> CodenameSecrets:
-    """The login secret and reply key of ``codename`` on deployment ``deployment_id``.
+    """The login secret, reply key and signing key of ``codename`` on ``deployment_id``.
 
     Normalises first (``CodenameError`` for a codename the service could not have
     issued), then runs Argon2id once (64 MiB, about 0.3 s: slow by design, so run it off
-    the event loop and bound how many run at once) and HKDF-SHA256 twice.
+    the event loop and bound how many run at once) and HKDF-SHA256 three times.
     """
     stretched = _stretch(normalise_codename(codename), deployment_id)
     login_secret = _hkdf(stretched, deployment_id, _LOGIN_INFO)
-    seed = _hkdf(stretched, deployment_id, _REPLY_KEY_INFO)
-    return CodenameSecrets(login_secret, KemPrivateKey.from_seed(seed, kem=Kem.XWING))
+    reply_seed = _hkdf(stretched, deployment_id, _REPLY_KEY_INFO)
+    signing_seed = _hkdf(stretched, deployment_id, _SIGNING_INFO)
+    return CodenameSecrets(
+        login_secret,
+        KemPrivateKey.from_seed(reply_seed, kem=Kem.XWING),
+        SigningKey(signing_seed),
+    )
 
 
 def login_verifier(login_secret: bytes) -> str:

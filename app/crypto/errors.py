@@ -130,3 +130,52 @@ class ReceiptError(CryptoError):
 
 class EnvelopeError(CryptoError):
     """An at-rest envelope is malformed, names an unknown key, or fails authentication."""
+
+
+class CaseRecordReason(StrEnum):
+    """Why a case key record was refused (``CaseRecordError.reason``)."""
+
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_CASE = "wrong-case"
+    WRONG_DEPLOYMENT = "wrong-deployment"
+    WRONG_EPOCH = "wrong-epoch"
+    UNTRUSTED_SIGNER = "untrusted-signer"
+
+
+class CaseRecordError(CryptoError):
+    """A case key record (a signed case public key of one epoch) was refused.
+
+    ``reason`` names the check that failed.
+    """
+
+    def __init__(self, reason: CaseRecordReason, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"case key record refused ({reason.value}): {detail}")
+
+
+class ContentReason(StrEnum):
+    """Why the content of an item was refused (``ContentError.reason``)."""
+
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad-signature"
+    MISMATCH = "mismatch"
+    HASH = "hash"
+    SIZE = "size"
+
+
+class ContentError(CryptoError):
+    """An item's plaintext is not valid item content v1; ``reason`` names the check.
+
+    - ``malformed``: not "WITC" v1, the metadata is missing, truncated, over 16 KiB,
+      not canonical JSON of the right shape;
+    - ``bad-signature``: the metadata's signature does not verify under its author key;
+    - ``mismatch``: the metadata names another case, item or kind than the item header
+      (or than the caller expects);
+    - ``hash``: the content's SHA-256 is not the one the metadata states;
+    - ``size``: the content's length is not the one the metadata states.
+    """
+
+    def __init__(self, reason: ContentReason, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"item content refused ({reason.value}): {detail}")

@@ -29,7 +29,14 @@ from app.crypto.errors import GrantError
 from app.crypto.hashing import constant_time_equal
 from app.crypto.keys import Kem, KemPrivateKey, KemPublicKey, _kem_from_id, _sealed_length
 
-__all__ = ["CaseKeyPair", "new_case_key", "open_grant", "seal_grant"]
+__all__ = [
+    "CaseKeyPair",
+    "GrantHeader",
+    "new_case_key",
+    "open_grant",
+    "parse_grant_header",
+    "seal_grant",
+]
 
 _MAGIC: Final = b"WITG"
 _VERSION: Final = 1
@@ -41,6 +48,39 @@ _KEY_ID: Final = re.compile(r"[0-9a-f]{32}")
 
 def _info(case_id: uuid.UUID, case_kem: Kem) -> bytes:
     return _INFO_LABEL + case_id.bytes + case_kem.to_bytes(2, "big")
+
+
+@dataclass(frozen=True, slots=True)
+class GrantHeader:
+    """The public fields of a grant: what the server may check without any key."""
+
+    recipient_kem: Kem
+    """KEM of the key the grant is sealed to (a staff or the recovery key)."""
+    case_kem: Kem
+    """KEM of the case key inside."""
+
+
+def parse_grant_header(blob: BytesLike) -> GrantHeader:
+    """Check a grant's shape without a key: magic, version, both KEMs, exact length.
+
+    Raises ``GrantError``. For the server, which stores grants it cannot open: a blob
+    that passes can still fail to open (only the recipient can tell).
+    """
+    data = memoryview(blob).cast("B")
+    if len(data) < _HEADER.size:
+        raise GrantError("grant is truncated")
+    magic, version, recipient_kem_id, case_kem_id = _HEADER.unpack(data[: _HEADER.size])
+    if magic != _MAGIC:
+        raise GrantError("not a witness-intake grant")
+    if version != _VERSION:
+        raise GrantError(f"unknown grant version {version}")
+    recipient_kem = _kem_from_id(recipient_kem_id)
+    case_kem = _kem_from_id(case_kem_id)
+    if recipient_kem is None or case_kem is None:
+        raise GrantError("grant names an unknown KEM")
+    if len(data) != _HEADER.size + _sealed_length(recipient_kem, _SECRET_BYTES):
+        raise GrantError("grant has the wrong length")
+    return GrantHeader(recipient_kem, case_kem)
 
 
 def seal_grant(
@@ -83,25 +123,13 @@ def open_grant(
     if not _KEY_ID.fullmatch(expected_case_key_id):
         raise ValueError("expected_case_key_id must be a key id (32 lowercase hex digits)")
     data = bytes(blob)
-    if len(data) < _HEADER.size:
-        raise GrantError("grant is truncated")
-    magic, version, recipient_kem_id, case_kem_id = _HEADER.unpack(data[: _HEADER.size])
-    if magic != _MAGIC:
-        raise GrantError("not a witness-intake grant")
-    if version != _VERSION:
-        raise GrantError(f"unknown grant version {version}")
-    recipient_kem = _kem_from_id(recipient_kem_id)
-    case_kem = _kem_from_id(case_kem_id)
-    if recipient_kem is None or case_kem is None:
-        raise GrantError("grant names an unknown KEM")
-    if recipient_kem != private_key.kem:
+    header = parse_grant_header(data)
+    if header.recipient_kem != private_key.kem:
         raise GrantError("grant is sealed to a key of another KEM")
-    if len(data) != _HEADER.size + _sealed_length(recipient_kem, _SECRET_BYTES):
-        raise GrantError("grant has the wrong length")
-    secret = private_key._open(data[_HEADER.size :], _info(case_id, case_kem))
+    secret = private_key._open(data[_HEADER.size :], _info(case_id, header.case_kem))
     if secret is None:
         raise GrantError("grant does not open with this key for this case")
-    case_key = KemPrivateKey(case_kem, secret)
+    case_key = KemPrivateKey(header.case_kem, secret)
     if not constant_time_equal(case_key.id, expected_case_key_id):
         raise GrantError(
             "grant holds another key than the expected case key (refused: it may be a "

@@ -62,6 +62,7 @@ __all__ = [
     "decrypt_item_stream_async",
     "encrypt_item_stream",
     "encrypt_item_stream_async",
+    "is_ciphertext_size",
     "item_header_size",
     "open_item",
     "parse_item_header",
@@ -151,6 +152,25 @@ def ciphertext_size(plaintext_size: int, *, kem: Kem = Kem.XWING) -> int:
     stream = padme(_PREFIX + plaintext_size)
     chunks = -(-stream // _CHUNK)
     return item_header_size(kem) + stream + _TAG * chunks
+
+
+def is_ciphertext_size(total: int, *, kem: Kem) -> bool:
+    """Whether ``total`` bytes can be an item sealed to a case key of ``kem``.
+
+    True exactly when some plaintext size n gives ``ciphertext_size(n, kem=kem) == total``.
+    The server uses it to refuse an upload whose declared length cannot be an item. A
+    binary search over n (``ciphertext_size`` never decreases as n grows): 64 steps.
+    """
+    if total < ciphertext_size(0, kem=kem) or total > ciphertext_size(_MAX_PLAINTEXT, kem=kem):
+        return False
+    low, high = 0, _MAX_PLAINTEXT  # the smallest n with ciphertext_size(n) >= total
+    while low < high:
+        middle = (low + high) // 2
+        if ciphertext_size(middle, kem=kem) < total:
+            low = middle + 1
+        else:
+            high = middle
+    return ciphertext_size(low, kem=kem) == total
 
 
 def _payload_key(item_key: bytes, nonce: bytes) -> bytes:
@@ -472,6 +492,16 @@ class ItemDecryptor(_Stage):
         self._data_end = 0
         self._final_index = _NO_LIMIT
         self._final_size = 0
+
+    def _output_into(self, buffer: memoryview) -> None:
+        """Decrypt the next chunks into ``buffer`` (64 KiB) instead of the own buffer.
+
+        Internal to ``app.crypto`` (item content): a caller that switches buffers between
+        chunks can keep earlier plaintext (e.g. for a hashing thread) without copying it.
+        """
+        if len(buffer) != _CHUNK:
+            raise ValueError("an output buffer holds one 64 KiB chunk")
+        self._out = buffer
 
     def _take_header(self, view: memoryview) -> memoryview:
         """Buffer header bytes until complete, then check them and unwrap the item key."""

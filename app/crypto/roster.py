@@ -1,4 +1,4 @@
-"""The intake roster: the signed list of staff keys that may receive new cases.
+"""The intake roster (v2): the signed list of staff keys that may receive new cases.
 
 Threat: a compromised server that adds its own key to the keys a submitter's client
 seals new cases to. The client accepts a roster only if it is signed by the roster key
@@ -6,12 +6,16 @@ whose fingerprint it pins (shipped with the client, published out of band), is f
 deployment, is current (issued <= now < not_after), and is not older than one it has
 already seen (``min_serial``); every public key in it is parsed and its id checked.
 
+Each recipient carries a KEM key (new case keys are sealed to it) and an Ed25519 signing
+key: a submitter's client checks that a reply (item content v1) was signed by a staff
+member of the pinned roster, and that a new case key epoch was signed by one.
+
 A second threat is a silent post-quantum downgrade: a roster that lists a classical
 (X25519) staff or recovery key makes every new case's grant to that key only classically
 secure, and one such grant opens the whole case. Such a roster is refused unless the
-caller passes ``allow_classical=True``.
+caller passes ``allow_classical=True`` (when signing, too).
 
-Signed message: ``b"witness-intake roster v1\\x00" || canonical_json(payload)``.
+Signed message: ``b"witness-intake roster v2\\x00" || canonical_json(payload)``.
 Document: ``{"payload": payload, "signature": base64url(Ed25519 signature)}``.
 """
 
@@ -38,8 +42,8 @@ from app.crypto.keys import Kem, KemPublicKey, SigningKey, VerifyKey
 
 __all__ = ["Roster", "RosterRecipient", "sign_roster", "verify_roster"]
 
-_VERSION: Final = 1
-_CONTEXT: Final = "roster v1"
+_VERSION: Final = 2
+_CONTEXT: Final = "roster v2"
 _FIELDS: Final = frozenset(
     {
         "version",
@@ -56,14 +60,20 @@ _TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 _TIME: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _FINGERPRINT: Final = re.compile(r"[0-9a-f]{32}")
 _MAX_SERIAL: Final = 2**53 - 1
+_RECIPIENT_FIELDS: Final = frozenset(
+    {"staff_id", "kem_public_key", "key_id", "signing_public_key", "signing_key_id"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RosterRecipient:
-    """A staff member who may receive new cases, and their KEM public key."""
+    """A staff member who may receive new cases: their KEM key and their signing key."""
 
     staff_id: uuid.UUID
     kem_public_key: KemPublicKey
+    """New case keys are sealed to it."""
+    signing_key: VerifyKey
+    """Their Ed25519 key: replies and new case key epochs they sign are checked with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +92,18 @@ class Roster:
         """Every staff key on the roster, then the recovery key."""
         return (*(recipient.kem_public_key for recipient in self.recipients), self.recovery)
 
+    def recipient_for_signing_key(self, key: VerifyKey) -> RosterRecipient | None:
+        """The recipient whose signing key is ``key`` (by id), or ``None``.
+
+        How a submitter's client decides whether a reply's author (``ContentMeta.author_key``)
+        or a case key record's signer is a staff member of this roster; then it compares
+        the staff id the content names with the recipient's.
+        """
+        for recipient in self.recipients:
+            if recipient.signing_key.id == key.id:
+                return recipient
+        return None
+
 
 def _format_time(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
@@ -93,6 +115,32 @@ def _key_entry(key: KemPublicKey) -> dict[str, JsonValue]:
     return {"kem_public_key": b64url_encode(key.to_bytes()), "key_id": key.id}
 
 
+def _recipient_entry(recipient: RosterRecipient) -> dict[str, JsonValue]:
+    return {
+        "staff_id": str(recipient.staff_id),
+        **_key_entry(recipient.kem_public_key),
+        "signing_public_key": b64url_encode(recipient.signing_key.to_bytes()),
+        "signing_key_id": recipient.signing_key.id,
+    }
+
+
+def _has_duplicates(recipients: tuple[RosterRecipient, ...]) -> bool:
+    count = len(recipients)
+    return (
+        len({r.staff_id for r in recipients}) != count
+        or len({r.kem_public_key for r in recipients}) != count
+        or len({r.signing_key for r in recipients}) != count
+    )
+
+
+def _classical_key_error() -> RosterError:
+    return RosterError(
+        RosterReason.CLASSICAL_KEY,
+        "roster lists a classical (X25519) staff or recovery key; pass "
+        "allow_classical=True only to accept keys that are not post-quantum",
+    )
+
+
 def sign_roster(
     *,
     signing_key: SigningKey,
@@ -102,25 +150,35 @@ def sign_roster(
     not_after: dt.datetime,
     recipients: Iterable[RosterRecipient],
     recovery: KemPublicKey,
+    allow_classical: bool = False,
 ) -> bytes:
-    """Sign a roster with the organisation's roster key; returns the JSON document."""
+    """Sign a roster with the organisation's roster key; returns the JSON document.
+
+    Each recipient brings their KEM key and signing key (``RosterRecipient``). Refuses
+    (``ValueError``) content ``verify_roster`` would refuse: no recipient, a staff
+    member, KEM key or signing key listed twice, a serial out of range, times out of
+    order; and (``RosterError`` ``classical-key``) a classical X25519 staff or recovery
+    key unless ``allow_classical`` is true, as ``verify_roster`` does.
+    """
     recipients = tuple(recipients)
     if not recipients:
         raise ValueError("a roster names at least one recipient")
+    if _has_duplicates(recipients):
+        raise ValueError("a roster lists each staff member, KEM key and signing key once")
     if not 0 <= serial <= _MAX_SERIAL:
         raise ValueError("roster serial must be between 0 and 2**53 - 1")
     if not issued < not_after:
         raise ValueError("a roster must be issued before it expires")
+    keys = (*(recipient.kem_public_key for recipient in recipients), recovery)
+    if not allow_classical and any(key.kem is Kem.X25519 for key in keys):
+        raise _classical_key_error()
     payload: dict[str, JsonValue] = {
         "version": _VERSION,
         "deployment": str(deployment),
         "serial": serial,
         "issued": _format_time(issued),
         "not_after": _format_time(not_after),
-        "recipients": [
-            {"staff_id": str(recipient.staff_id), **_key_entry(recipient.kem_public_key)}
-            for recipient in recipients
-        ],
+        "recipients": [_recipient_entry(recipient) for recipient in recipients],
         "recovery": _key_entry(recovery),
         "roster_key": b64url_encode(signing_key.verify_key.to_bytes()),
     }
@@ -173,7 +231,7 @@ def verify_roster(
     if isinstance(version, bool) or version != _VERSION:
         raise RosterError(RosterReason.UNKNOWN_VERSION, f"unknown roster version {version!r}")
     if set(payload) != _FIELDS:
-        raise _malformed("roster payload fields are not the v1 fields")
+        raise _malformed("roster payload fields are not the v2 fields")
     roster_key = _verify_key(payload["roster_key"])
     if not constant_time_equal(roster_key.id, pin):
         raise RosterError(RosterReason.WRONG_KEY, "roster is not signed by the pinned roster key")
@@ -194,22 +252,18 @@ def verify_roster(
     if now >= roster.not_after:
         raise RosterError(RosterReason.EXPIRED, "roster has expired")
     if not allow_classical and any(key.kem is Kem.X25519 for key in roster.recipient_keys()):
-        raise RosterError(
-            RosterReason.CLASSICAL_KEY,
-            "roster lists a classical (X25519) staff or recovery key; pass "
-            "allow_classical=True only to accept keys that are not post-quantum",
-        )
+        raise _classical_key_error()
     return roster
 
 
-def _verify_key(value: JsonValue) -> VerifyKey:
+def _verify_key(value: JsonValue, what: str = "roster") -> VerifyKey:
     raw = b64url_decode(value) if isinstance(value, str) else None
     if raw is None:
-        raise _malformed("roster key is not base64url")
+        raise _malformed(f"{what} key is not base64url")
     try:
         return VerifyKey.from_bytes(raw)
     except KeyFormatError:
-        raise _malformed("roster key is not an Ed25519 public key") from None
+        raise _malformed(f"{what} key is not an Ed25519 public key") from None
 
 
 def _kem_key(entry: dict[str, JsonValue], what: str) -> KemPublicKey:
@@ -249,9 +303,7 @@ def _parse_payload(payload: dict[str, JsonValue], roster_key: VerifyKey) -> Rost
     if not isinstance(entries, list) or not entries:
         raise _malformed("roster recipients must be a non-empty list")
     recipients = tuple(_recipient(entry) for entry in entries)
-    if len({r.staff_id for r in recipients}) != len(recipients) or len(
-        {r.kem_public_key for r in recipients}
-    ) != len(recipients):
+    if _has_duplicates(recipients):
         raise _malformed("roster lists a staff member or key twice")
     recovery = payload["recovery"]
     if not isinstance(recovery, dict) or set(recovery) != {"kem_public_key", "key_id"}:
@@ -261,9 +313,16 @@ def _parse_payload(payload: dict[str, JsonValue], roster_key: VerifyKey) -> Rost
 
 
 def _recipient(entry: JsonValue) -> RosterRecipient:
-    if not isinstance(entry, dict) or set(entry) != {"staff_id", "kem_public_key", "key_id"}:
-        raise _malformed("a roster recipient holds exactly staff_id, kem_public_key, key_id")
+    if not isinstance(entry, dict) or set(entry) != _RECIPIENT_FIELDS:
+        raise _malformed(
+            "a roster recipient holds exactly staff_id, kem_public_key, key_id, "
+            "signing_public_key, signing_key_id"
+        )
     staff_id = parse_uuid(entry["staff_id"])
     if staff_id is None:
         raise _malformed("recipient staff_id is not a UUID")
-    return RosterRecipient(staff_id, _kem_key(entry, "recipient"))
+    kem_key = _kem_key(entry, "recipient")
+    signing_key = _verify_key(entry["signing_public_key"], "recipient signing")
+    if entry["signing_key_id"] != signing_key.id:
+        raise _malformed("recipient signing key id does not match its key")
+    return RosterRecipient(staff_id, kem_key, signing_key)

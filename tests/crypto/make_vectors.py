@@ -32,12 +32,15 @@ from app.crypto import (
     RosterRecipient,
     SigningKey,
     StaffKeys,
+    content_header,
     derive_codename_secrets,
     issue_receipt,
     new_codename,
     normalise_codename,
+    seal_content,
     seal_grant,
     seal_item,
+    sign_case_key_record,
     sign_roster,
     staff_keyfile,
 )
@@ -139,6 +142,9 @@ def codename_vectors() -> list[dict[str, Any]]:
                 "reply_key_seed": derived.reply_key._secret_bytes().hex(),
                 "reply_public_key": derived.reply_key.public_key.to_bytes().hex(),
                 "reply_key_id": derived.reply_key.id,
+                "signing_seed": derived.signing_key._seed_bytes().hex(),
+                "signing_public_key": derived.signing_key.verify_key.to_bytes().hex(),
+                "signing_key_id": derived.signing_key.id,
             }
         )
     return vectors
@@ -197,6 +203,7 @@ def roster_vectors() -> list[dict[str, Any]]:
         roster_key = SigningKey.generate()
         staff = [KemPrivateKey.generate(), KemPrivateKey.generate(Kem.X25519)]
         recovery = KemPrivateKey.generate()
+        staff_signing = [SigningKey.generate(), SigningKey.generate()]
     staff_ids = [_uuid("roster staff 1"), _uuid("roster staff 2")]
     deployment = _uuid("roster deployment")
     issued = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -208,10 +215,11 @@ def roster_vectors() -> list[dict[str, Any]]:
         issued=issued,
         not_after=not_after,
         recipients=[
-            RosterRecipient(staff_id, key.public_key)
-            for staff_id, key in zip(staff_ids, staff, strict=True)
+            RosterRecipient(staff_id, key.public_key, signing.verify_key)
+            for staff_id, key, signing in zip(staff_ids, staff, staff_signing, strict=True)
         ],
         recovery=recovery.public_key,
+        allow_classical=True,  # the second staff key is X25519, to test the refusal
     )
     return [
         {
@@ -223,6 +231,7 @@ def roster_vectors() -> list[dict[str, Any]]:
             "not_after": "2026-07-01T00:00:00Z",
             "staff_ids": [str(staff_id) for staff_id in staff_ids],
             "staff_key_ids": [key.id for key in staff],
+            "staff_signing_key_ids": [key.id for key in staff_signing],
             "recovery_key_id": recovery.id,
             "document": document.decode("utf-8"),
         }
@@ -274,6 +283,98 @@ def staff_keyfile_vectors() -> list[dict[str, Any]]:
     ]
 
 
+def case_record_vectors() -> list[dict[str, Any]]:
+    deployment, case_id = _uuid("case record deployment"), _uuid("case record case")
+    reply_key = KemPrivateKey.from_seed(_seed("case record reply key"))
+    vectors = []
+    previous: str | None = None
+    for epoch, signer_label in ((0, "submitter"), (1, "staff")):
+        signer_seed = _seed(f"case record signer {signer_label}")
+        key_seed = _seed(f"case record key epoch {epoch}")
+        key = KemPrivateKey.from_seed(key_seed)
+        document = sign_case_key_record(
+            signer=SigningKey(signer_seed),
+            deployment_id=deployment,
+            case_id=case_id,
+            epoch=epoch,
+            public_key=key.public_key,
+            previous_key_id=previous,
+            reply_key_id=reply_key.id,
+        )
+        vectors.append(
+            {
+                "signer_seed": signer_seed.hex(),
+                "signer_key_id": SigningKey(signer_seed).id,
+                "deployment": str(deployment),
+                "case": str(case_id),
+                "epoch": epoch,
+                "case_key_seed": key_seed.hex(),
+                "key_id": key.id,
+                "previous_key_id": previous,
+                "reply_key_id": reply_key.id,
+                "document": document.decode("utf-8"),
+            }
+        )
+        previous = key.id
+    return vectors
+
+
+CONTENT_CASES = [
+    ("submitter testimony", ItemKind.TESTIMONY, None, False, b"I saw them at the checkpoint."),
+    ("staff file", ItemKind.FILE, "r\u00e9sum\u00e9 (2026).pdf", True, sample_plaintext(70000)),
+]
+
+
+def content_vectors() -> list[dict[str, Any]]:
+    vectors = []
+    for label, kind, name, staff, content in CONTENT_CASES:
+        signer_seed = _seed(f"content signer {label}")
+        case_key_seed = _seed(f"content case key {label}")
+        case_id, item_id = _uuid(f"content case {label}"), _uuid(f"content item {label}")
+        staff_id = _uuid(f"content staff {label}") if staff else None
+        signer = SigningKey(signer_seed)
+        case_key = KemPrivateKey.from_seed(case_key_seed)
+        header = content_header(
+            case_id=case_id,
+            item_id=item_id,
+            kind=kind,
+            name=name,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            signer=signer,
+            staff_id=staff_id,
+        )
+        item = seal_content(
+            content,
+            public_key=case_key.public_key,
+            case_id=case_id,
+            item_id=item_id,
+            kind=kind,
+            name=name,
+            signer=signer,
+            staff_id=staff_id,
+        )
+        vectors.append(
+            {
+                "name": label,
+                "signer_seed": signer_seed.hex(),
+                "author_key_id": signer.id,
+                "case_key_seed": case_key_seed.hex(),
+                "case_id": str(case_id),
+                "item_id": str(item_id),
+                "kind": kind.value,
+                "file_name": name,
+                "staff_id": None if staff_id is None else str(staff_id),
+                "content_size": len(content),
+                "content_sha256": hashlib.sha256(content).hexdigest(),
+                "content_prefix": content[:64].hex(),
+                "header": header.hex(),
+                "item": b64(item),
+            }
+        )
+    return vectors
+
+
 FILES: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
     "item.json": (
         "Item format v1. rng_seed feeds DeterministicSource (item key, then nonce); the "
@@ -286,7 +387,8 @@ FILES: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
         "Argon2id(normalised, salt = SHA-256('witness-intake codename salt v2' 0x00 || "
         "deployment id)[:16], 64 MiB, 3 passes, 1 lane) -> output; HKDF-SHA256(output, "
         "salt = deployment id, info = 'witness-intake codename login v2' / "
-        "'witness-intake codename reply-key v2') -> login secret / X-Wing reply key seed.",
+        "'witness-intake codename reply-key v2' / 'witness-intake codename signing v2') -> "
+        "login secret / X-Wing reply key seed / Ed25519 signing key seed.",
         codename_vectors,
     ),
     "grant.json": (
@@ -296,13 +398,27 @@ FILES: dict[str, tuple[str, Callable[[], list[dict[str, Any]]]]] = {
     ),
     "receipt.json": ("Receipts signed by the receipt key of rng_seed.", receipt_vectors),
     "roster.json": (
-        "A roster: rng_seed draws the roster key, two staff keys (X-Wing, X25519) and the "
-        "recovery key, in that order.",
+        "A roster (v2): rng_seed draws the roster key, two staff KEM keys (X-Wing, X25519), "
+        "the recovery key and the two staff signing keys, in that order.",
         roster_vectors,
     ),
     "envelope.json": (
         "At-rest envelope: rng_seed draws the KEK, then the data key, value nonce, key nonce.",
         envelope_vectors,
+    ),
+    "case_record.json": (
+        "Case key records v1: epoch 0 signed by the submitter's key, epoch 1 by a staff key; "
+        "keys from their seeds; Ed25519 is deterministic, so signing again reproduces "
+        "document byte for byte.",
+        case_record_vectors,
+    ),
+    "content.json": (
+        "Item content v1: header is 'WITC' || 1 || u32 meta length || canonical meta with "
+        "its Ed25519 signature (deterministic); item seals header || content to the case "
+        "key (HPKE, not reproducible). The content is the testimony text of the first "
+        "vector and support.sample_plaintext(content_size) for the second; content_prefix "
+        "holds its first 64 bytes.",
+        content_vectors,
     ),
     "staff_keyfile.json": (
         "A staff key file with test-only Argon2id cost; rng_seed draws the KEM seed, the "

@@ -165,9 +165,39 @@ def test_verifier_refuses_another_login_secret() -> None:
     assert check_login_verifier(bytes(32), _derived().login_verifier) is False
 
 
-def test_codename_secrets_repr_shows_only_the_reply_key_id() -> None:
+def test_codename_secrets_repr_shows_only_the_public_key_ids() -> None:
     derived = _derived()
-    assert repr(derived) == f"CodenameSecrets(reply_key_id={derived.reply_key.id!r})"
+    assert repr(derived) == (
+        f"CodenameSecrets(reply_key_id={derived.reply_key.id!r}, "
+        f"signing_key_id={derived.signing_key.id!r})"
+    )
+
+
+def test_codename_secrets_repr_reveals_no_secret() -> None:
+    derived = _derived()
+    text = repr(derived)
+    secrets = (
+        derived.login_secret,
+        derived.reply_key._secret_bytes(),
+        derived.signing_key._seed_bytes(),
+    )
+    assert [secret.hex() in text for secret in secrets] == [False, False, False]
+
+
+def test_signing_key_is_an_ed25519_key_distinct_from_the_other_outputs() -> None:
+    derived = _derived()
+    seed = derived.signing_key._seed_bytes()
+    assert (len(seed), seed in {derived.login_secret, derived.reply_key._secret_bytes()}) == (
+        32,
+        False,
+    )
+
+
+def test_signing_key_signs_and_depends_on_the_deployment() -> None:
+    derived, other = _derived(), _derived(SEVEN, OTHER_DEPLOYMENT)
+    signature = derived.signing_key.sign(b"case", context="case-key v1")
+    derived.signing_key.verify_key.verify(signature, b"case", context="case-key v1")
+    assert derived.signing_key.verify_key != other.signing_key.verify_key
 
 
 @pytest.mark.parametrize("duplicate", [copy.copy, copy.deepcopy, pickle.dumps])

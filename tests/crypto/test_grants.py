@@ -10,10 +10,12 @@ import pytest
 from app.crypto import (
     CaseKeyPair,
     GrantError,
+    GrantHeader,
     Kem,
     KemPrivateKey,
     new_case_key,
     open_grant,
+    parse_grant_header,
     seal_grant,
 )
 
@@ -168,3 +170,40 @@ def test_grant_to_the_recovery_key_opens_with_it() -> None:
 def test_case_key_pair_repr_shows_no_secret() -> None:
     case = new_case_key()
     assert repr(case) == f"CaseKeyPair(private_key=KemPrivateKey(id={case.id!r}))"
+
+
+@pytest.mark.parametrize("recipient_kem", [Kem.XWING, Kem.X25519])
+@pytest.mark.parametrize("case_kem", [Kem.XWING, Kem.X25519])
+def test_grant_header_is_parsed_without_a_key(recipient_kem: Kem, case_kem: Kem) -> None:
+    blob = new_case_key(case_kem).grant_to(
+        _staff(recipient_kem).public_key, case_id=CASE, allow_classical=True
+    )
+    assert parse_grant_header(blob) == GrantHeader(recipient_kem=recipient_kem, case_kem=case_kem)
+
+
+def test_grant_header_parses_from_a_memoryview() -> None:
+    _, blob = _grant()
+    assert parse_grant_header(memoryview(blob)).case_kem == Kem.XWING
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b"", "truncated"),
+        (lambda b: b[:8], "truncated"),
+        (lambda b: b[:9], "wrong length"),
+        (lambda b: b"XXXX" + b[4:], "not a witness-intake grant"),
+        (lambda b: b[:4] + b"\x00" + b[5:], "unknown grant version"),
+        (lambda b: b[:5] + b"\x00\x21" + b[7:], "unknown KEM"),
+        (lambda b: b[:7] + b"\xff\xff" + b[9:], "unknown KEM"),
+        (lambda b: b[:5] + b"\x00\x20" + b[7:], "wrong length"),  # X25519 recipient, X-Wing size
+        (lambda b: b[:-1], "wrong length"),
+        (lambda b: b + b"\x00", "wrong length"),
+    ],
+)
+def test_grant_header_refuses_malformed_grants(
+    mutate: Callable[[bytes], bytes], message: str
+) -> None:
+    _, blob = _grant()
+    with pytest.raises(GrantError, match=message):
+        parse_grant_header(mutate(blob))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -17,12 +18,13 @@ from app.crypto import (
     RosterError,
     RosterReason,
     RosterRecipient,
+    SignatureError,
     SigningKey,
     canonical_json,
     sign_roster,
     verify_roster,
 )
-from app.crypto._util import b64url_encode
+from app.crypto._util import b64url_decode, b64url_encode
 
 ROSTER_KEY = SigningKey(bytes(range(32)))
 PIN = ROSTER_KEY.id
@@ -30,13 +32,22 @@ DEPLOYMENT = uuid.UUID("9aa2f70f-0a59-4613-8f88-85b8da40a0ea")
 ISSUED = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 NOT_AFTER = dt.datetime(2026, 7, 1, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+STAFF_SIGNING = [SigningKey(b"\x0a" * 32), SigningKey(b"\x0b" * 32)]
 STAFF = [
-    RosterRecipient(uuid.UUID(int=1), KemPrivateKey.from_seed(bytes(32)).public_key),
-    RosterRecipient(uuid.UUID(int=2), KemPrivateKey.from_seed(b"\x02" * 32).public_key),
+    RosterRecipient(
+        uuid.UUID(int=1), KemPrivateKey.from_seed(bytes(32)).public_key, STAFF_SIGNING[0].verify_key
+    ),
+    RosterRecipient(
+        uuid.UUID(int=2),
+        KemPrivateKey.from_seed(b"\x02" * 32).public_key,
+        STAFF_SIGNING[1].verify_key,
+    ),
 ]
 RECOVERY = KemPrivateKey.from_seed(b"\x01" * 32).public_key
 CLASSICAL_STAFF = RosterRecipient(
-    uuid.UUID(int=3), KemPrivateKey.from_seed(bytes(32), kem=Kem.X25519).public_key
+    uuid.UUID(int=3),
+    KemPrivateKey.from_seed(bytes(32), kem=Kem.X25519).public_key,
+    SigningKey(b"\x0c" * 32).verify_key,
 )
 CLASSICAL_RECOVERY = KemPrivateKey.from_seed(b"\x01" * 32, kem=Kem.X25519).public_key
 
@@ -58,7 +69,7 @@ def _resigned(mutate: Callable[[dict[str, Any]], None]) -> bytes:
     """A roster whose payload was edited and then properly signed by the roster key."""
     payload = json.loads(_document())["payload"]
     mutate(payload)
-    signature = ROSTER_KEY.sign(canonical_json(payload), context="roster v1")
+    signature = ROSTER_KEY.sign(canonical_json(payload), context="roster v2")
     return json.dumps({"payload": payload, "signature": b64url_encode(signature)}).encode()
 
 
@@ -134,16 +145,30 @@ def test_deployment_is_required() -> None:
 
 
 def test_roster_listing_a_classical_staff_key_is_refused() -> None:
-    document = _document(recipients=[*STAFF, CLASSICAL_STAFF])
+    document = _document(recipients=[*STAFF, CLASSICAL_STAFF], allow_classical=True)
     assert _reason(document) == RosterReason.CLASSICAL_KEY
 
 
 def test_roster_with_a_classical_recovery_key_is_refused() -> None:
-    assert _reason(_document(recovery=CLASSICAL_RECOVERY)) == RosterReason.CLASSICAL_KEY
+    document = _document(recovery=CLASSICAL_RECOVERY, allow_classical=True)
+    assert _reason(document) == RosterReason.CLASSICAL_KEY
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"recipients": [*STAFF, CLASSICAL_STAFF]}, {"recovery": CLASSICAL_RECOVERY}],
+    ids=["staff", "recovery"],
+)
+def test_sign_roster_refuses_classical_keys_unless_allowed(overrides: dict[str, Any]) -> None:
+    with pytest.raises(RosterError, match="allow_classical=True") as caught:
+        _document(**overrides)
+    assert caught.value.reason == RosterReason.CLASSICAL_KEY
 
 
 def test_classical_keys_are_accepted_when_explicitly_allowed() -> None:
-    document = _document(recipients=[*STAFF, CLASSICAL_STAFF], recovery=CLASSICAL_RECOVERY)
+    document = _document(
+        recipients=[*STAFF, CLASSICAL_STAFF], recovery=CLASSICAL_RECOVERY, allow_classical=True
+    )
     roster = _verify(document, allow_classical=True)
     assert roster.recipient_keys() == (
         *(recipient.kem_public_key for recipient in STAFF),
@@ -156,7 +181,7 @@ def test_roster_older_than_one_already_seen_is_refused() -> None:
     assert _reason(_document(), min_serial=6) == RosterReason.ROLLED_BACK
 
 
-@pytest.mark.parametrize("version", [2, True, None])
+@pytest.mark.parametrize("version", [1, 3, True, None])
 def test_unknown_version_is_refused(version: object) -> None:
     document = json.loads(_document())
     document["payload"]["version"] = version
@@ -170,7 +195,7 @@ def test_unknown_version_is_refused(version: object) -> None:
         "[]",
         '{"payload": {}}',
         '{"payload": [], "signature": ""}',
-        '{"payload": {"version": 1}, "signature": ""}',
+        '{"payload": {"version": 2}, "signature": ""}',
     ],
 )
 def test_malformed_documents_are_refused(document: str) -> None:
@@ -220,6 +245,12 @@ LOW_ORDER = b64url_encode(b"\x00\x20" + bytes(32))
         _recipient("kem_public_key", "a+b"),
         _recipient("kem_public_key", LOW_ORDER),
         _recipient("key_id", "0" * 32),
+        _recipient("signing_public_key", 7),
+        _recipient("signing_public_key", "a+b"),
+        _recipient("signing_public_key", b64url_encode(bytes(31))),
+        _recipient("signing_key_id", "0" * 32),
+        _recipient("signing_key_id", None),
+        lambda payload: payload["recipients"][0].pop("signing_key_id"),
         lambda payload: payload["recipients"].append(payload["recipients"][0]),
         lambda payload: payload["recipients"].__setitem__(0, "x"),
         lambda payload: payload.__setitem__("extra", 1),
@@ -236,6 +267,50 @@ def test_same_key_listed_for_two_staff_members_is_refused() -> None:
         payload["recipients"][1] = {**payload["recipients"][0], "staff_id": str(uuid.UUID(int=3))}
 
     assert _reason(_resigned(duplicate_key)) == RosterReason.MALFORMED
+
+
+def test_same_signing_key_listed_for_two_staff_members_is_refused() -> None:
+    def duplicate_signing_key(payload: dict[str, Any]) -> None:
+        first, second = payload["recipients"]
+        second["signing_public_key"] = first["signing_public_key"]
+        second["signing_key_id"] = first["signing_key_id"]
+
+    assert _reason(_resigned(duplicate_signing_key)) == RosterReason.MALFORMED
+
+
+def test_recipients_carry_their_signing_keys() -> None:
+    roster = _verify(_document())
+    assert roster.recipients == tuple(STAFF)
+
+
+def test_recipient_entries_name_both_keys_and_their_ids() -> None:
+    entry = json.loads(_document())["payload"]["recipients"][0]
+    assert (sorted(entry), entry["signing_key_id"]) == (
+        ["kem_public_key", "key_id", "signing_key_id", "signing_public_key", "staff_id"],
+        STAFF_SIGNING[0].id,
+    )
+
+
+def test_roster_payload_is_version_2() -> None:
+    assert json.loads(_document())["payload"]["version"] == 2
+
+
+def test_roster_signature_is_made_under_the_v2_context() -> None:
+    document = json.loads(_document())
+    signature = b64url_decode(document["signature"])
+    assert signature is not None
+    message = canonical_json(document["payload"])
+    ROSTER_KEY.verify_key.verify(signature, message, context="roster v2")
+    with pytest.raises(SignatureError):
+        ROSTER_KEY.verify_key.verify(signature, message, context="roster v1")
+
+
+def test_signer_finds_the_recipient_of_a_signing_key() -> None:
+    roster = _verify(_document())
+    found = [
+        roster.recipient_for_signing_key(key.verify_key) for key in (*STAFF_SIGNING, ROSTER_KEY)
+    ]
+    assert found == [STAFF[0], STAFF[1], None]
 
 
 @pytest.mark.parametrize(
@@ -271,6 +346,15 @@ def test_naive_now_is_a_programming_error() -> None:
     "overrides",
     [
         {"recipients": []},
+        {"recipients": [STAFF[0], STAFF[0]]},
+        {"recipients": [STAFF[0], dataclasses.replace(STAFF[1], staff_id=STAFF[0].staff_id)]},
+        {"recipients": [STAFF[0], dataclasses.replace(STAFF[1], signing_key=STAFF[0].signing_key)]},
+        {
+            "recipients": [
+                STAFF[0],
+                dataclasses.replace(STAFF[1], kem_public_key=STAFF[0].kem_public_key),
+            ]
+        },
         {"serial": -1},
         {"serial": 2**53},
         {"issued": NOT_AFTER},

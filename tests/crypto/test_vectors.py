@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import uuid
 from typing import Any
 
@@ -27,19 +28,24 @@ from app.crypto import (
     Roster,
     RosterError,
     RosterReason,
+    SigningKey,
     StaffKeys,
+    VerifyKey,
     derive_codename_secrets,
     issue_receipt,
     new_codename,
     normalise_codename,
+    open_content,
     open_grant,
     open_item,
     seal_grant,
     seal_item,
     staff_keyfile,
+    verify_case_key_record,
     verify_receipt,
     verify_roster,
 )
+from app.crypto._util import b64url_decode
 from app.crypto.item import _seal_item_with_sealed_key
 from app.crypto.staff_keyfile import KdfParams
 
@@ -50,6 +56,12 @@ ITEMS = load_vectors("item.json")["vectors"]
 CODENAMES = load_vectors("codename.json")["vectors"]
 GRANTS = load_vectors("grant.json")["vectors"]
 XWING_DRAFT = load_vectors("xwing_draft.json")["vectors"]
+
+
+def unb64url(text: str) -> bytes:
+    data = b64url_decode(text)
+    assert data is not None
+    return data
 
 
 def _item_args(vector: dict[str, Any]) -> tuple[KemPrivateKey, dict[str, Any]]:
@@ -132,11 +144,15 @@ def test_codename_as_typed_derives_the_vector_secrets(vector: dict[str, Any]) ->
         derived.login_verifier,
         derived.reply_key.public_key.to_bytes().hex(),
         derived.reply_key.id,
+        derived.signing_key.verify_key.to_bytes().hex(),
+        derived.signing_key.id,
     ) == (
         vector["login_secret"],
         vector["login_verifier"],
         vector["reply_public_key"],
         vector["reply_key_id"],
+        vector["signing_public_key"],
+        vector["signing_key_id"],
     )
 
 
@@ -156,6 +172,11 @@ def test_codename_vector_follows_the_documented_v2_steps(vector: dict[str, Any])
     login = _hkdf_sha256(stretched, salt=deployment, info=b"witness-intake codename login v2")
     seed = _hkdf_sha256(stretched, salt=deployment, info=b"witness-intake codename reply-key v2")
     public = KemPrivateKey.from_seed(seed, kem=Kem.XWING).public_key.to_bytes()
+    signing_seed = _hkdf_sha256(
+        stretched, salt=deployment, info=b"witness-intake codename signing v2"
+    )
+    signing_public = SigningKey(signing_seed).verify_key.to_bytes()
+    signing_id = hashlib.sha256(b"witness-intake signing key v1\x00" + signing_public).hexdigest()
     assert (
         vector["format"],
         (argon2["memory_kib"], argon2["iterations"], argon2["lanes"], argon2["version"]),
@@ -164,6 +185,9 @@ def test_codename_vector_follows_the_documented_v2_steps(vector: dict[str, Any])
         vector["login_verifier"],
         vector["reply_key_seed"],
         vector["reply_public_key"],
+        vector["signing_seed"],
+        vector["signing_public_key"],
+        vector["signing_key_id"],
     ) == (
         "codename v2",
         (65536, 3, 1, 0x13),
@@ -172,6 +196,9 @@ def test_codename_vector_follows_the_documented_v2_steps(vector: dict[str, Any])
         hashlib.sha256(login).hexdigest(),
         seed.hex(),
         public.hex(),
+        signing_seed.hex(),
+        signing_public.hex(),
+        signing_id[:32],
     )
 
 
@@ -248,10 +275,15 @@ def _verify_roster_vector(vector: dict[str, Any], *, allow_classical: bool) -> R
 def test_roster_vector_verifies_when_classical_keys_are_allowed() -> None:
     (vector,) = load_vectors("roster.json")["vectors"]
     roster = _verify_roster_vector(vector, allow_classical=True)
-    assert [key.id for key in roster.recipient_keys()] == [
-        *vector["staff_key_ids"],
-        vector["recovery_key_id"],
-    ]
+    assert (
+        [key.id for key in roster.recipient_keys()],
+        [recipient.signing_key.id for recipient in roster.recipients],
+        [str(recipient.staff_id) for recipient in roster.recipients],
+    ) == (
+        [*vector["staff_key_ids"], vector["recovery_key_id"]],
+        vector["staff_signing_key_ids"],
+        vector["staff_ids"],
+    )
 
 
 def test_roster_vector_with_an_x25519_staff_key_is_refused_by_default() -> None:
@@ -296,3 +328,112 @@ def test_staff_keyfile_vector_opens(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_staff_keyfile_vector_reproduces() -> None:
     (vector,) = load_vectors("staff_keyfile.json")["vectors"]
     assert make_vectors.staff_keyfile_vectors() == [vector]
+
+
+CASE_RECORDS = load_vectors("case_record.json")["vectors"]
+CONTENTS = load_vectors("content.json")["vectors"]
+
+
+@pytest.mark.parametrize("vector", CASE_RECORDS, ids=lambda v: f"epoch-{v['epoch']}")
+def test_case_record_vector_verifies(vector: dict[str, Any]) -> None:
+    signer = SigningKey(bytes.fromhex(vector["signer_seed"]))
+    record = verify_case_key_record(
+        vector["document"],
+        deployment_id=uuid.UUID(vector["deployment"]),
+        case_id=uuid.UUID(vector["case"]),
+        expected_epoch=vector["epoch"],
+        trusted_signers=[signer.verify_key],
+    )
+    key = KemPrivateKey.from_seed(bytes.fromhex(vector["case_key_seed"]))
+    assert (
+        record.public_key,
+        record.key_id,
+        record.previous_key_id,
+        record.reply_key_id,
+        record.author_key.id,
+    ) == (
+        key.public_key,
+        vector["key_id"],
+        vector["previous_key_id"],
+        vector["reply_key_id"],
+        vector["signer_key_id"],
+    )
+
+
+def test_case_record_vectors_reproduce() -> None:
+    assert make_vectors.case_record_vectors() == CASE_RECORDS
+
+
+def test_case_record_vectors_chain_their_epochs() -> None:
+    assert CASE_RECORDS[1]["previous_key_id"] == CASE_RECORDS[0]["key_id"]
+
+
+def _content_meta_document(header: bytes) -> dict[str, Any]:
+    # docs/crypto.md, "Item content v1": "WITC" || 0x01 || u32 m || m bytes of meta.
+    assert header[:5] == b"WITC\x01"
+    length = int.from_bytes(header[5:9], "big")
+    assert len(header) == 9 + length
+    meta: dict[str, Any] = json.loads(header[9:])
+    return meta
+
+
+@pytest.mark.parametrize("vector", CONTENTS, ids=lambda v: v["name"])
+def test_content_vector_opens_to_its_content_and_header(vector: dict[str, Any]) -> None:
+    case_key = KemPrivateKey.from_seed(bytes.fromhex(vector["case_key_seed"]))
+    ids = {"case_id": uuid.UUID(vector["case_id"]), "item_id": uuid.UUID(vector["item_id"])}
+    item = unb64(vector["item"])
+    plaintext = open_item(item, case_private_key=case_key, kind=ItemKind(vector["kind"]), **ids)
+    meta, content = open_content(item, private_key=case_key, **ids)
+    staff = vector["staff_id"]
+    assert (
+        plaintext[: len(plaintext) - len(content)].hex(),
+        hashlib.sha256(content).hexdigest(),
+        content[:64].hex(),
+        meta.author_key.id,
+        meta.name,
+        meta.kind.value,
+        meta.staff_id,
+    ) == (
+        vector["header"],
+        vector["content_sha256"],
+        vector["content_prefix"],
+        vector["author_key_id"],
+        vector["file_name"],
+        vector["kind"],
+        None if staff is None else uuid.UUID(staff),
+    )
+
+
+@pytest.mark.parametrize("vector", CONTENTS, ids=lambda v: v["name"])
+def test_content_vector_header_follows_the_documented_layout(vector: dict[str, Any]) -> None:
+    meta = _content_meta_document(bytes.fromhex(vector["header"]))
+    signature = unb64url(meta.pop("sig"))
+    author = VerifyKey.from_bytes(unb64url(meta["author"]["key"]))
+    message = json.dumps(meta, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    author.verify(signature, message.encode(), context="item-content v1")
+    assert (
+        meta["v"],
+        meta["case"],
+        meta["item"],
+        meta["kind"],
+        meta["name"],
+        meta["size"],
+        meta["sha256"],
+        meta["author"]["staff"],
+        hashlib.sha256(b"witness-intake signing key v1\x00" + author.to_bytes()).hexdigest()[:32],
+    ) == (
+        1,
+        vector["case_id"],
+        vector["item_id"],
+        vector["kind"],
+        vector["file_name"],
+        vector["content_size"],
+        vector["content_sha256"],
+        vector["staff_id"],
+        vector["author_key_id"],
+    )
+
+
+def test_content_vector_headers_reproduce() -> None:
+    regenerated = make_vectors.content_vectors()
+    assert [vector["header"] for vector in regenerated] == [v["header"] for v in CONTENTS]
