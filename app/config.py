@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_lifetime_hours: int = Field(default=12, ge=1, le=7 * 24)
     invitation_hours: int = Field(default=72, ge=1, le=30 * 24)
+    max_item_bytes: int = Field(
+        default=8 * 1024**3, ge=64 * 1024, description="largest item ciphertext accepted"
+    )
+    upload_expiry_hours: int = Field(
+        default=24, ge=1, le=30 * 24, description="unfinished resumable uploads live this long"
+    )
+    submitter_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    roster_fingerprint: str | None = Field(
+        default=None,
+        description="the roster key's fingerprint; unset: the first published roster pins it",
+    )
 
     @field_validator("database_url")
     @classmethod

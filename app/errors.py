@@ -13,10 +13,12 @@ class DomainError(Exception):
     title: str = "Bad request"
     code: str = "bad-request"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
+    def __init__(self, detail: str, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        if code is not None:
+            self.code = code  # a more specific problem type than the class's
 
 
 class BadRequest(DomainError):

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from app.audit.router import router as audit_router
+from app.audit.service import flush_deferred
+from app.blobs import LocalBlobStore
+from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
 from app.crypto.envelope import Keyring
 from app.db import Database
 from app.health.router import router as health_router
+from app.items.router import router as items_router
+from app.items.service import sweep_blobs
 from app.keystore import ServiceKeys, load_keys
-from app.middleware import RequestContextMiddleware
+from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.migrate import head_revision
 from app.problems import install_problem_handlers
+from app.roster.router import router as roster_router
 from app.staff.router import router as staff_router
 from app.staff.throttle import Throttle
+from app.submitters.router import router as submitters_router
+from app.submitters.tokens import SubmitterTokens
+from app.uploads.router import router as uploads_router
+from app.uploads.service import sweep_uploads
 
 API_PREFIX = "/api/v1"
+logger = logging.getLogger(__name__)
+SWEEP_SECONDS = 600
 
 
 def create_app(
@@ -31,6 +48,8 @@ def create_app(
     """The app for ``settings``; tests pass their own database binding and keys."""
     settings = settings or get_settings()
 
+    started = time.time()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_database = database is None
@@ -38,10 +57,24 @@ def create_app(
         app.state.keys = keys or load_keys(settings.keys_dir)
         app.state.keyring = Keyring(app.state.keys.kek)
         app.state.login_throttle = Throttle()
+        # Its own throttle: failed codenames must never lock staff out (or the reverse).
+        app.state.submitter_throttle = Throttle()
+        app.state.submitter_tokens = SubmitterTokens.new(
+            lifetime_seconds=settings.submitter_session_minutes * 60
+        )
+        app.state.blobs = LocalBlobStore(settings.blob_dir)
         app.state.schema_head = head_revision()
+        # What a crash left behind: half-received items, unfinished promotions, and
+        # expired or orphaned resumable uploads.
+        await sweep_blobs(app.state.database, app.state.blobs, older_than=started)
+        await _housekeeping(app)
+        sweeper = asyncio.create_task(_housekeeping_forever(app))
         try:
             yield
         finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
             if own_database:
                 await app.state.database.dispose()
 
@@ -53,8 +86,32 @@ def create_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health_router)
     app.include_router(staff_router)
     app.include_router(audit_router)
+    app.include_router(roster_router)
+    app.include_router(submitters_router)
+    app.include_router(cases_router)
+    app.include_router(items_router)
+    app.include_router(uploads_router)
     return app
+
+
+async def _housekeeping(app: FastAPI) -> None:
+    """Expired uploads go; yesterday's submitter audit entries join the trail."""
+    now = dt.datetime.now(dt.UTC)
+    await sweep_uploads(app.state.database, app.state.blobs, now=now)
+    database: Database = app.state.database
+    async with database.sessionmaker() as session, session.begin():
+        await flush_deferred(session, today=now.date())
+
+
+async def _housekeeping_forever(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        try:
+            await _housekeeping(app)
+        except Exception:  # a failed round must not end the loop; the next one retries
+            logger.exception("housekeeping failed")

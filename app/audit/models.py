@@ -20,7 +20,7 @@ import uuid
 from enum import StrEnum
 from typing import Final, TypeAlias
 
-from sqlalchemy import BigInteger, CheckConstraint, Dialect, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, Dialect, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -153,3 +153,22 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class DeferredEntry(Base):
+    """A submitter's action waiting to join the trail after its day ends (rule C3).
+
+    Appended at once, a submitter's entry would sit between staff entries that carry
+    exact times, and so be timed by its neighbours. Instead it waits here (with its day
+    only, under a random id) and the day's entries are appended together, shuffled,
+    after midnight (``flush_deferred``).
+    """
+
+    __tablename__ = "audit_deferred"
+
+    id: Mapped[uuid.UUID] = mapped_column(UuidText, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[Details] = mapped_column(DetailsText)

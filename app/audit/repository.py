@@ -13,7 +13,7 @@ from typing import Any, TypeAlias
 from sqlalchemy import String, Text, bindparam, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.models import HEAD_ID, AuditEntry, AuditHead
+from app.audit.models import HEAD_ID, AuditEntry, AuditHead, DeferredEntry
 
 ChainRow: TypeAlias = tuple[int, str, str, str | None, str, str, str | None, str, str, str]
 """seq, at, actor_kind, actor_id, action, object_type, object_id, details, prev_hash, hash
@@ -159,3 +159,9 @@ async def list_entries(
     if where.until is not None:
         statement = statement.where(AuditEntry.at < where.until)
     return (await session.execute(statement)).scalars().all()
+
+
+async def deferred_before(session: AsyncSession, day: dt.date) -> Sequence[DeferredEntry]:
+    """Deferred submitter entries of every day before ``day``, locked for the flush."""
+    query = select(DeferredEntry).where(DeferredEntry.day < day).with_for_update()
+    return (await session.scalars(query)).all()

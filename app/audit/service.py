@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import re
+import secrets
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import aclosing, contextmanager
@@ -42,6 +43,7 @@ from app.audit.models import (
     GENESIS_HASH,
     ActorKind,
     AuditEntry,
+    DeferredEntry,
     Details,
     DetailScalar,
     DetailValue,
@@ -248,6 +250,7 @@ async def record(
     object_type: str,
     object_id: str | uuid.UUID | None,
     details: Mapping[str, object] | None = None,
+    at: dt.datetime | None = None,
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (flush only) and return it.
 
@@ -262,7 +265,7 @@ async def record(
         raise _refuse("object_type must be a lowercase name such as 'case'")
     object_text = _checked_object_id(object_id)
     checked = _checked_details(details)
-    at = _time_for(kind)
+    at = _time_for(kind) if at is None else at
 
     # Takes the head's row lock (PostgreSQL) or is already under the write lock
     # (SQLite, BEGIN IMMEDIATE): the next appender waits here until we commit.
@@ -310,6 +313,58 @@ async def record_by(
         object_id=object_id,
         details=details,
     )
+
+
+async def defer_submitter_entry(
+    session: AsyncSession,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | uuid.UUID | None,
+    details: Mapping[str, object] | None = None,
+) -> DeferredEntry:
+    """A submitter's action, held back until its day is over (rule C3; see
+    ``DeferredEntry``). Checked now exactly as ``record`` checks, so it cannot fail later."""
+    _checked_actor(ActorKind.submitter, None)
+    if len(action) > _MAX_NAME or not _ACTION.fullmatch(action):
+        raise _refuse("action must be a dotted lowercase name such as 'staff.invited'")
+    if len(object_type) > _MAX_NAME or not _NAME.fullmatch(object_type):
+        raise _refuse("object_type must be a lowercase name such as 'case'")
+    entry = DeferredEntry(
+        id=uuid.UUID(bytes=secrets.token_bytes(16), version=4),
+        day=_time_for(ActorKind.submitter).date(),
+        action=action,
+        object_type=object_type,
+        object_id=_checked_object_id(object_id),
+        details=_checked_details(details),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def flush_deferred(session: AsyncSession, *, today: dt.date) -> int:
+    """Append every deferred entry of a day before ``today``, shuffled, each at midnight
+    of its own day; returns how many. Run after midnight (the service does, every ten
+    minutes); the caller commits."""
+    rows = list(await repository.deferred_before(session, today))
+    order = secrets.SystemRandom()
+    order.shuffle(rows)
+    rows.sort(key=lambda row: row.day)  # days in order, each day's entries shuffled
+    for row in rows:
+        await record(
+            session,
+            actor_kind=ActorKind.submitter,
+            actor_id=None,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            details=row.details,
+            at=dt.datetime.combine(row.day, dt.time(), tzinfo=dt.UTC),
+        )
+        await session.delete(row)
+    await session.flush()
+    return len(rows)
 
 
 # -- verifying -------------------------------------------------------------------------

@@ -1,6 +1,23 @@
 """Who is asking: typed FastAPI dependencies for the current actor and role checks."""
 
-from app.auth.actor import Actor
-from app.auth.dependencies import Authorised, CurrentActor, require_roles
+from app.auth.actor import Actor, Caller, Submitter
+from app.auth.dependencies import (
+    Authorised,
+    CallerDep,
+    CurrentActor,
+    MaybeCaller,
+    StreamingCaller,
+    require_roles,
+)
 
-__all__ = ["Actor", "Authorised", "CurrentActor", "require_roles"]
+__all__ = [
+    "Actor",
+    "Authorised",
+    "Caller",
+    "CallerDep",
+    "CurrentActor",
+    "MaybeCaller",
+    "StreamingCaller",
+    "Submitter",
+    "require_roles",
+]

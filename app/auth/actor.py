@@ -1,4 +1,4 @@
-"""The acting person of a request."""
+"""The acting person of a request: a signed-in staff member, or a case's submitter."""
 
 from __future__ import annotations
 
@@ -15,3 +15,13 @@ class Actor:
     id: uuid.UUID
     role: Role
     session_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """An anonymous submitter, signed in with their codename for exactly one case."""
+
+    case_id: uuid.UUID
+
+
+Caller = Actor | Submitter

@@ -3,6 +3,8 @@
 Routes decide by role — from the one matrix in ``app.auth.policy`` — and per-object
 repository queries decide by object. A missing, unknown, expired or revoked token is a
 401; a role that may not use a route gets 404, like a route that does not exist.
+Submitters (codename sessions, tokens starting ``sub.``) reach only the routes listed in
+``SUBMITTER_ROUTES``; a few routes also take an anonymous caller (``ANONYMOUS_ROUTES``).
 """
 
 from __future__ import annotations
@@ -11,21 +13,41 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
-from app.auth.policy import roles_for
-from app.db import SessionDep
+from app.auth.actor import Actor, Caller, Submitter
+from app.auth.policy import ANONYMOUS_ROUTES, SUBMITTER_ROUTES, roles_for
+from app.db import Database, SessionDep
 from app.errors import NotFound, Unauthorized
 from app.staff.roles import Role
-from app.staff.sessions import actor_from_token
+from app.staff.sessions import EXPIRED, actor_from_token
+from app.submitters.tokens import PREFIX, SubmitterTokens
 
 
-async def current_actor(request: Request, session: SessionDep) -> Actor:
-    header = request.headers.get("authorization", "")
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
-    return await actor_from_token(session, token.strip(), request)
+    return token.strip()
+
+
+def _route_key(request: Request) -> str:
+    return f"{request.method} {getattr(request.scope.get('route'), 'path', '')}"
+
+
+async def current_actor(request: Request, session: SessionDep) -> Actor:
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
+    if token.startswith(PREFIX):
+        tokens: SubmitterTokens = request.app.state.submitter_tokens
+        if tokens.case_of(token) is None:
+            raise Unauthorized(EXPIRED)
+        raise NotFound("No such resource.")  # a staff route: not there for a submitter
+    return await actor_from_token(session, token, request)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
@@ -40,6 +62,60 @@ async def authorised(request: Request, actor: CurrentActor) -> Actor:
 
 
 Authorised = Annotated[Actor, Depends(authorised, scope="function")]
+
+
+async def caller_or_none(request: Request, session: SessionDep) -> Caller | None:
+    """Staff (role-checked), a submitter (route-checked), or None where anonymous is allowed."""
+    return await resolve_caller(request, session)
+
+
+async def caller_outside_transaction(request: Request) -> Caller:
+    """The caller, looked up in a short transaction of its own.
+
+    For routes that stream a body (uploads): they must not hold a database transaction
+    (on SQLite, the write lock) while a large body arrives.
+    """
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session, session.begin():
+        found = await resolve_caller(request, session)
+    if found is None:
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
+    return found
+
+
+StreamingCaller = Annotated[Caller, Depends(caller_outside_transaction, scope="function")]
+
+
+async def resolve_caller(request: Request, session: AsyncSession) -> Caller | None:
+    key = _route_key(request)
+    token = _bearer(request)
+    if token is None:
+        if key in ANONYMOUS_ROUTES:
+            return None
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
+    if token.startswith(PREFIX):
+        tokens: SubmitterTokens = request.app.state.submitter_tokens
+        case_id = tokens.case_of(token)
+        if case_id is None:
+            raise Unauthorized(EXPIRED)
+        if key not in SUBMITTER_ROUTES:
+            raise NotFound("No such resource.")
+        return Submitter(case_id=case_id)
+    actor = await actor_from_token(session, token, request)
+    if actor.role not in roles_for(request.method, getattr(request.scope.get("route"), "path", "")):
+        raise NotFound("No such resource.")
+    return actor
+
+
+async def caller(request: Request, session: SessionDep) -> Caller:
+    found = await caller_or_none(request, session)
+    if found is None:  # only reachable if a route is wrongly listed as anonymous
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
+    return found
+
+
+MaybeCaller = Annotated[Caller | None, Depends(caller_or_none, scope="function")]
+CallerDep = Annotated[Caller, Depends(caller, scope="function")]
 
 
 def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:

@@ -14,6 +14,10 @@ from app.staff.roles import Role
 
 ALL_ROLES: Final = frozenset(Role)
 STAFF_WITH_KEYS: Final = frozenset({Role.coordinator, Role.investigator, Role.partner})
+INVESTIGATOR: Final = frozenset({Role.investigator})
+PARTNER: Final = frozenset({Role.partner})
+# Investigators (cases they hold) and partners (their own cases); object rules in queries.
+CASE_READERS: Final = frozenset({Role.investigator, Role.partner})
 
 # "METHOD /path template" -> the roles that may call it.
 ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
@@ -33,6 +37,28 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
         {Role.coordinator, Role.investigator, Role.partner}
     ),
     "POST /api/v1/staff/{staff_id}/keys/{key_id}/confirm": frozenset({Role.coordinator}),
+    "PUT /api/v1/intake/roster": frozenset({Role.coordinator}),
+    # Cases: partners create and follow their own; investigators work the ones they hold.
+    "POST /api/v1/cases": PARTNER,
+    "GET /api/v1/cases": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}": CASE_READERS,
+    "PATCH /api/v1/cases/{case_id}": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/grants/mine": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/grants": INVESTIGATOR,
+    "POST /api/v1/cases/{case_id}/grants": INVESTIGATOR,
+    "DELETE /api/v1/cases/{case_id}/grants/{staff_id}": INVESTIGATOR,
+    "POST /api/v1/cases/{case_id}/epochs": INVESTIGATOR,
+    "POST /api/v1/cases/{case_id}/items": CASE_READERS,
+    "GET /api/v1/cases/{case_id}/items": CASE_READERS,
+    "GET /api/v1/cases/{case_id}/replies": CASE_READERS,
+    "GET /api/v1/items/{item_id}": CASE_READERS,
+    "GET /api/v1/items/{item_id}/receipt": CASE_READERS,
+    "GET /api/v1/items/{item_id}/content": CASE_READERS,
+    "POST /api/v1/uploads": CASE_READERS,
+    "HEAD /api/v1/uploads/{upload_id}": CASE_READERS,
+    "PATCH /api/v1/uploads/{upload_id}": CASE_READERS,
+    "DELETE /api/v1/uploads/{upload_id}": CASE_READERS,
+    "GET /api/v1/uploads/{upload_id}/item": CASE_READERS,
     "GET /api/v1/audit": frozenset({Role.auditor}),
     "GET /api/v1/audit/verify": frozenset({Role.auditor}),
     "GET /api/v1/audit/head": frozenset({Role.auditor}),
@@ -45,9 +71,49 @@ PUBLIC_ROUTES: Final = frozenset(
         "GET /readyz",
         "POST /api/v1/staff/session",
         "POST /api/v1/staff/enrolment",
+        "GET /api/v1/intake/service",
+        "GET /api/v1/intake/roster",
+        "POST /api/v1/submitter/session",
+        "OPTIONS /api/v1/uploads",
+    }
+)
+
+# Routes an anonymous caller may use as well as the roles above (a new submitter's case).
+ANONYMOUS_ROUTES: Final = frozenset({"POST /api/v1/cases"})
+
+# Routes a submitter signed in with a codename may use (their own case only).
+SUBMITTER_ROUTES: Final = frozenset(
+    {
+        "GET /api/v1/cases/{case_id}",
+        "POST /api/v1/cases/{case_id}/items",
+        "GET /api/v1/cases/{case_id}/items",
+        "GET /api/v1/cases/{case_id}/replies",
+        "GET /api/v1/items/{item_id}",
+        "GET /api/v1/items/{item_id}/receipt",
+        "GET /api/v1/items/{item_id}/content",
+        "POST /api/v1/uploads",
+        "HEAD /api/v1/uploads/{upload_id}",
+        "PATCH /api/v1/uploads/{upload_id}",
+        "DELETE /api/v1/uploads/{upload_id}",
+        "GET /api/v1/uploads/{upload_id}/item",
     }
 )
 
 
 def roles_for(method: str, path: str) -> frozenset[Role]:
     return ROUTE_ROLES.get(f"{method} {path}", frozenset())
+
+
+# Every route a witness's client calls: no access-log line for them (rule C3).
+SUBMITTER_REACHABLE: Final = (
+    SUBMITTER_ROUTES
+    | ANONYMOUS_ROUTES
+    | frozenset(
+        {
+            "POST /api/v1/submitter/session",
+            "GET /api/v1/intake/roster",
+            "GET /api/v1/intake/service",
+            "OPTIONS /api/v1/uploads",
+        }
+    )
+)
