@@ -118,7 +118,15 @@ def _check_cover(given: dict[str, bytes], expected: dict[str, KemPublicKey], cas
 
 
 async def _partner_keys(session: AsyncSession, partner: Actor) -> list[StaffKey]:
-    return list(await session.scalars(select(StaffKey).where(StaffKey.staff_id == partner.id)))
+    # Confirmed keys only, as for investigators: an unconfirmed key is one nobody has
+    # checked against the person.
+    return list(
+        await session.scalars(
+            select(StaffKey).where(
+                StaffKey.staff_id == partner.id, StaffKey.confirmed_at.is_not(None)
+            )
+        )
+    )
 
 
 async def create_case(

@@ -208,6 +208,12 @@ async def _existing_answer(
         and item.sha256 == sha256
     ):
         return Accepted(item, receipt_for(item, receipt_key), created=False)
+    if item is None and key_hash is not None:
+        raise Conflict(
+            "This Idempotency-Key was already used for another item of this case: use a "
+            "new key for a new item.",
+            code="idempotency-key-reused",
+        )
     raise Conflict(f"An item with id {item_id} already exists.", code="item-exists")
 
 

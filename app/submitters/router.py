@@ -47,13 +47,16 @@ async def sign_in(body: SubmitterSessionCreate, request: Request, session: Sessi
     address = request.client.host if request.client else None
     if throttle.address_blocked(address):
         raise TooManyRequests("Too many failed sign-ins from here: wait a few minutes.")
+    # Counted before any await, so a burst of guesses cannot slip past the budget;
+    # taken back below when the secret was right.
+    throttle.address_failed(address)
     verifier = sha256_hex(body.login_secret)
     case_id = await session.scalar(
         select(Case.id).where(Case.login_verifier == verifier, Case.partner_id.is_(None))
     )
     if case_id is None:
-        throttle.address_failed(address)
         raise Unauthorized("No case has this codename: check every word and try again.")
+    throttle.address_succeeded(address)
     return SubmitterSessionRead(
         token=tokens.issue(case_id), case_id=case_id, expires_in=tokens.lifetime_seconds
     )

@@ -598,3 +598,18 @@ async def test_failed_codenames_do_not_lock_staff_out(
         f"{API}/staff/session", json={"handle": "nobody-here", "password": "wrong-password"}
     )
     assert staff.status_code != 429
+
+
+async def test_an_idempotency_key_reused_for_another_item_is_named(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    intake = await publish(client, app, db)
+    case = await open_case(client, intake)
+    headers = await submitter_headers(client, case.submitter)
+    key = {"idempotency-key": "one-key"}
+    assert (
+        await post_item(client, case, headers, item_bytes(case)[1], extra=key)
+    ).status_code == 201
+    response = await post_item(client, case, headers, item_bytes(case)[1], extra=key)
+    assert response.status_code == 409
+    assert "idempotency-key-reused" in response.json()["type"]
