@@ -160,18 +160,7 @@ async def my_grants(case_id: uuid.UUID, session: SessionDep, actor: Authorised) 
 )
 async def list_holders(case_id: uuid.UUID, session: SessionDep, actor: Authorised) -> Any:
     grants = await service.holders(session, actor, case_id)
-    return Holders(
-        holders=[
-            HolderRead(
-                staff_id=grant.staff_id,
-                epoch=grant.epoch,
-                recipient_key_id=grant.recipient_key_id,
-                granted_by=grant.granted_by,
-                created_on=grant.created_on,
-            )
-            for grant in grants
-        ]
-    )
+    return Holders(holders=[HolderRead.of(grant) for grant in grants])
 
 
 @router.post(
@@ -185,18 +174,7 @@ async def add_grants(
     case_id: uuid.UUID, body: GrantCreate, session: SessionDep, actor: Authorised
 ) -> Any:
     grants = await service.add_grants(session, actor, case_id, body)
-    return Holders(
-        holders=[
-            HolderRead(
-                staff_id=grant.staff_id,
-                epoch=grant.epoch,
-                recipient_key_id=grant.recipient_key_id,
-                granted_by=grant.granted_by,
-                created_on=grant.created_on,
-            )
-            for grant in grants
-        ]
-    )
+    return Holders(holders=[HolderRead.of(grant) for grant in grants])
 
 
 @router.delete(

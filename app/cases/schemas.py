@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from app.cases.models import Case, CaseStatus
+from app.cases.models import Case, CaseStatus, Grant
 from app.encoding import b64url_encode
 from app.staff.schemas import Base64Bytes, Input
 
@@ -132,6 +132,16 @@ class HolderRead(BaseModel):
     recipient_key_id: str
     granted_by: uuid.UUID | None
     created_on: dt.date
+
+    @classmethod
+    def of(cls, grant: Grant) -> HolderRead:
+        return cls(
+            staff_id=grant.staff_id,
+            epoch=grant.epoch,
+            recipient_key_id=grant.recipient_key_id,
+            granted_by=grant.granted_by,
+            created_on=grant.created_on,
+        )
 
 
 class Holders(BaseModel):
