@@ -22,6 +22,7 @@ from app.blobs.base import BlobTooLarge, Observer
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 _BUFFER = 1 << 20  # bytes handed to a worker thread at a time
 _READ = 1 << 20
+_IOV_MAX = 512  # below every platform's limit on pieces per writev
 
 
 def _checked(name: str) -> str:
@@ -48,13 +49,25 @@ def _coarsen(fd: int) -> None:
     os.utime(fd, times=(_midnight(), _midnight()))
 
 
-def _write_all(fd: int, data: bytes, observer: Observer | None) -> None:
-    if observer is not None:
-        observer(data)
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+def _write_all(fd: int, pieces: list[bytes], observer: Observer | None) -> None:
+    for piece in pieces:
+        if observer is not None:
+            observer(piece)
+    views = [memoryview(piece) for piece in pieces if piece]
+    while views:
+        written = os.writev(fd, views[:_IOV_MAX])
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]
+
+
+def _finish(fd: int, pieces: list[bytes], observer: Observer | None) -> None:
+    """The last pieces, then durable: one worker call instead of three."""
+    _write_all(fd, pieces, observer)
+    _coarsen(fd)
+    os.fsync(fd)
 
 
 class LocalBlobStore:
@@ -99,26 +112,27 @@ class LocalBlobStore:
             start = await asyncio.to_thread(os.lseek, fd, 0, os.SEEK_END)
             received = 0
             pending: asyncio.Future[None] | None = None
-            buffer = bytearray()
+            pieces: list[bytes] = []
+            gathered = 0
             try:
                 async for chunk in chunks:
                     received += len(chunk)
                     if received > limit:
                         raise BlobTooLarge(f"more than {limit} bytes")
-                    buffer += chunk
-                    if len(buffer) >= _BUFFER:
+                    # No copying on the event loop: the pieces go to the worker as they are.
+                    pieces.append(chunk)
+                    gathered += len(chunk)
+                    if gathered >= _BUFFER:
                         if pending is not None:
                             await pending
-                        data, buffer = bytes(buffer), bytearray()
+                        batch, pieces, gathered = pieces, [], 0
                         pending = asyncio.ensure_future(
-                            asyncio.to_thread(_write_all, fd, data, observer)
+                            asyncio.to_thread(_write_all, fd, batch, observer)
                         )
                 if pending is not None:
                     await pending
                     pending = None
-                await asyncio.to_thread(_write_all, fd, bytes(buffer), observer)
-                await asyncio.to_thread(_coarsen, fd)
-                await asyncio.to_thread(os.fsync, fd)
+                await asyncio.to_thread(_finish, fd, pieces, observer)
             except BaseException:
                 if pending is not None:
                     # Let the in-flight write finish before cutting the file back.

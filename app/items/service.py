@@ -35,7 +35,6 @@ from app.crypto import (
     ItemHeader,
     ItemKind,
     Kem,
-    KemPublicKey,
     Receipt,
     ReceiptSigningKey,
     is_ciphertext_size,
@@ -50,6 +49,7 @@ from app.items.models import AuthorKind, Item
 from app.staff.roles import Role
 
 PROMOTING = "promoting."
+X25519_PUBLIC_BYTES = 32
 POSTING = "post."
 
 # What each kind of caller may add (the item header's kind).
@@ -109,7 +109,8 @@ def check_epoch(case: Case, epoch: int, kind: ItemKind) -> None:
 
 def _kem_for(case: Case, kind: ItemKind, epoch_key: bytes) -> Kem:
     key = case.reply_public_key if kind is ItemKind.REPLY else epoch_key
-    return KemPublicKey.from_bytes(key).kem
+    # Stored keys were parsed when they arrived; the wire length names the KEM.
+    return Kem.X25519 if len(key) == X25519_PUBLIC_BYTES else Kem.XWING
 
 
 def check_header(header: ItemHeader, *, case: Case, caller: Caller, epoch_key: bytes) -> None:
@@ -265,13 +266,11 @@ async def commit_item(
             )
             session.add(item)
             await session.flush()
+            # Only the first item of a day touches the holders' queue rows.
             await session.execute(
-                update(Case)
-                .where(Case.id == case.id)
-                .values(item_count=Case.item_count + 1, updated_on=day)
-            )
-            await session.execute(
-                update(CaseHolder).where(CaseHolder.case_id == case.id).values(updated_on=day)
+                update(CaseHolder)
+                .where(CaseHolder.case_id == case.id, CaseHolder.updated_on != day)
+                .values(updated_on=day)
             )
             details = {"case": str(case.id), "kind": header.kind.value, "size": size}
             if actor_kind is ActorKind.submitter:
@@ -282,7 +281,13 @@ async def commit_item(
                     object_id=item.id,
                     details=details,
                 )
-            else:
+            # Last (with the audit append): the case row stays locked only until commit.
+            await session.execute(
+                update(Case)
+                .where(Case.id == case.id)
+                .values(item_count=Case.item_count + 1, updated_on=day)
+            )
+            if actor_kind is not ActorKind.submitter:
                 await record(
                     session,
                     actor_kind=actor_kind,

@@ -183,8 +183,5 @@ def _scenario(workdir: Path, url: str) -> None:
     # Rule C3: no client address, port included, in any log line; routes as templates.
     assert str(client_port) not in log
     access = [json.loads(line) for line in log.splitlines() if '"intake.access"' in line]
-    assert {entry["route"] for entry in access if "uploads" in str(entry["route"])} == {
-        UPLOADS,
-        f"{UPLOADS}/{{upload_id}}",
-        f"{UPLOADS}/{{upload_id}}/item",
-    }
+    # A witness's requests leave no access-log line at all (their time would time them).
+    assert [entry for entry in access if "uploads" in str(entry["route"])] == []
