@@ -1,28 +1,130 @@
-"""The ``intake`` command: one program for every role that holds keys."""
+"""The ``intake`` command: one program for every role that holds keys.
+
+Commands load lazily: ``intake --help`` imports none of them, and ``intake submit``
+imports only what the witness's side needs — never the server, SQLAlchemy or FastAPI,
+which the server, staff-bootstrap and audit commands pull in (they used to cost every
+invocation 3 to 4 s). Each command is named here with its module and its one-line help;
+``tests/cli/test_startup.py`` checks that the help matches the real command's.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from dataclasses import dataclass
+from typing import Any
 
-from app.cli.audit import audit
-from app.cli.keys import keys
+import typer
+from typer.core import TyperCommand, TyperGroup
+
 from app.cli.output import CliError, exit_with, print_error
-from app.cli.server import server
-from app.cli.staff import enrol, login, logout, staff
+
+
+@dataclass(frozen=True)
+class Lazy:
+    module: str
+    attribute: str
+    help: str
+    group: bool
+    """A typer sub-app (``intake cases …``) rather than a single command function."""
+
+
+COMMANDS: dict[str, Lazy] = {
+    "login": Lazy(
+        "app.cli.staff",
+        "login",
+        "Sign in; the session token is kept in your config directory (mode 0600).",
+        group=False,
+    ),
+    "logout": Lazy("app.cli.staff", "logout", "Sign out and forget the stored session.", False),
+    "enrol": Lazy(
+        "app.cli.staff",
+        "enrol",
+        "Redeem an invitation: choose a password, set up your authenticator.",
+        group=False,
+    ),
+    "submit": Lazy(
+        "app.cli.submit",
+        "submit",
+        "Send a testimony and files, end to end encrypted, to a new case (or --existing).",
+        group=False,
+    ),
+    "replies": Lazy(
+        "app.cli.submit",
+        "replies",
+        "Read the replies to your case (the codename is read from standard input).",
+        group=False,
+    ),
+    "reply": Lazy(
+        "app.cli.cases",
+        "reply",
+        "Reply to the case's submitter: sealed to their reply key, signed by you.",
+        group=False,
+    ),
+    "server": Lazy("app.cli.server", "server", "Set up and run the service.", group=True),
+    "staff": Lazy("app.cli.staff", "staff", "Manage staff accounts (coordinators).", group=True),
+    "keys": Lazy("app.cli.keys", "keys", "Your own staff keys (kept on this device).", True),
+    "audit": Lazy("app.cli.audit", "audit", "The tamper-evident audit trail (rule I2).", True),
+    "roster": Lazy(
+        "app.cli.roster", "roster", "The intake roster: who new cases are sealed to.", True
+    ),
+    "cases": Lazy("app.cli.cases", "cases", "Cases you hold (investigators).", group=True),
+    "grant": Lazy(
+        "app.cli.cases",
+        "grant",
+        "Share a case with a colleague, or take it back (the case key then changes).",
+        group=True,
+    ),
+    "pins": Lazy(
+        "app.cli.pins", "pins", "What this device trusts: pinned keys and colleagues.", True
+    ),
+}
+
+
+def load_command(name: str) -> Any:
+    """The real click command of ``name``, importing its module now."""
+    spec = COMMANDS[name]
+    target = getattr(importlib.import_module(spec.module), spec.attribute)
+    if spec.group:
+        command: Any = typer.main.get_group(target)
+    else:
+        single = typer.Typer(add_completion=False)
+        single.command(name)(target)
+        command = typer.main.get_command(single)
+    command.name = name
+    return command
+
+
+class _Stub(TyperCommand):
+    """A command's name and help, for the listing; replaced by the real one to run."""
+
+
+class LazyGroup(TyperGroup):
+    """The top level: lists every command of ``COMMANDS`` from a stand-in, and imports
+    a command's module only when that command runs (or shows its own help)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, spec in COMMANDS.items():
+            self.commands.setdefault(name, _Stub(name, help=spec.help))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and isinstance(self.commands.get(args[0]), _Stub):
+            self.commands[args[0]] = load_command(args[0])
+        return super().resolve_command(ctx, args)
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="witness-intake: secure case intake for human-rights testimony.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.add_typer(server, name="server")
-app.add_typer(staff, name="staff")
-app.add_typer(keys, name="keys")
-app.add_typer(audit, name="audit")
-app.command("login")(login)
-app.command("logout")(logout)
-app.command("enrol")(enrol)
+
+
+@app.callback()
+def _root() -> None:
+    """witness-intake: secure case intake for human-rights testimony."""
 
 
 def main() -> None:

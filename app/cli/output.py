@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
-from app.config import Settings
+if TYPE_CHECKING:
+    from app.config import Settings
 
 console = Console(highlight=False, soft_wrap=True)
 errors = Console(stderr=True, highlight=False)
@@ -55,6 +55,11 @@ def read_secret(prompt: str, *, from_stdin: bool, confirm: bool = False) -> str:
 
 def load_settings() -> Settings:
     """The service settings, or one line naming the first bad ``INTAKE_*`` variable."""
+    # Imported here: only the server-side commands need settings (start-up time).
+    from pydantic import ValidationError
+
+    from app.config import Settings
+
     try:
         return Settings()
     except ValidationError as exc:

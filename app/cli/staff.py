@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -18,10 +18,10 @@ from app.cli.client import (
     save_session,
 )
 from app.cli.output import PasswordStdin, console, fail, load_settings, read_secret
-from app.db import Database
-from app.errors import DomainError
-from app.staff import service
 from app.staff.roles import Role
+
+if TYPE_CHECKING:
+    from app.staff import service
 
 staff = typer.Typer(help="Manage staff accounts (coordinators).", no_args_is_help=True)
 
@@ -37,6 +37,11 @@ def create(
     """
     if role is not Role.coordinator:
         fail("only the first coordinator is created here; coordinators invite everyone else")
+    # Server-side imports live here so that `intake login` and friends start fast.
+    from app.db import Database
+    from app.errors import DomainError
+    from app.staff import service
+
     settings = load_settings()
 
     async def run() -> service.IssuedInvitation:
