@@ -1,9 +1,9 @@
 """Item routes: streamed upload, listing, receipts and ranged downloads of ciphertext.
 
-Uploads never go through ``UploadFile`` (it spools to a temporary file) and never hold a
-database transaction while the body streams: the caller and the case are checked in a
-short transaction first, the body goes straight to a partial blob, and the row is
-written in a second short transaction (``app.items.service``).
+Uploads never go through a spooling upload type (it writes the body to a temporary
+file) and never hold a database transaction while the body streams: the caller and the
+case are checked in a short transaction first, the body goes straight to a partial
+blob, and the row is written in a second short transaction (``app.items.service``).
 """
 
 from __future__ import annotations
