@@ -57,8 +57,14 @@ def utcnow() -> dt.datetime:
 
 
 def new_token() -> str:
-    """256 random bits, URL-safe; only its SHA-256 is ever stored."""
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe; only its SHA-256 is ever stored.
+
+    Never starts with '-': a token is typed as a command-line argument
+    (``intake enrol TOKEN``), where a leading '-' reads as an option. Redrawing costs
+    log2(64/63) bits of 256."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def normalise_handle(handle: str) -> str:
