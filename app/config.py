@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     max_item_bytes: int = Field(
         default=8 * 1024**3, ge=64 * 1024, description="largest item ciphertext accepted"
     )
+    inline_item_bytes: int = Field(
+        default=64 * 1024,
+        ge=0,
+        le=1024 * 1024,
+        description="items up to this many bytes of ciphertext are kept in the database, "
+        "recorded in groups; larger ones stream to the blob store (0: all of them do)",
+    )
     upload_expiry_hours: int = Field(
         default=24, ge=1, le=30 * 24, description="unfinished resumable uploads live this long"
     )

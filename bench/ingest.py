@@ -49,9 +49,7 @@ Diagnosis (nothing of it changes what the plain run measures):
   loaded runs. ``--cprofile`` adds cProfile (CPU time of the event-loop thread).
 * ``--whatif`` (implies ``--profile``) sizes a change before anyone makes it in app/:
   ``no-pre-ping`` (engine without ``pool_pre_ping``), ``pool-64`` (pool of 64, no
-  overflow churn), ``lean`` (a submitter's small item taken with one worker-thread call
-  for the blob and one SQL statement for the row, the counters and the audit entry; see
-  ``_install_lean_path``). Results are printed as what-ifs, never as the app's figures.
+  overflow churn). Results are printed as what-ifs, never as the app's figures.
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and a PostgreSQL the user can create
 databases on. The machine is shared: read the ratios, not the absolute figures.
@@ -600,139 +598,6 @@ def show(run: Run) -> None:
 # -- the profiled server (``serve`` mode) --------------------------------------------------
 
 
-LEAN_SQL = """
-WITH c AS (
-    UPDATE cases SET item_count = item_count + 1, updated_on = $1
-    WHERE id = $2 AND epoch = $3 AND NOT rotation_pending AND partner_id IS NULL
-    RETURNING id
-), i AS (
-    INSERT INTO items (id, case_id, epoch, kind, size, sha256, received_on, author_kind,
-                       author_id, idempotency_key, blob_key)
-    SELECT $4, c.id, $3, $5, $6, $7, $1, 'submitter', NULL, NULL, $8 FROM c
-    RETURNING id
-), h AS (
-    UPDATE case_holders SET updated_on = $1
-    WHERE case_id = $2 AND updated_on <> $1 AND EXISTS (SELECT 1 FROM i)
-)
-INSERT INTO audit_deferred (id, day, action, object_type, object_id, details)
-SELECT $9, $1, 'item.added', 'item', $10, $11 FROM i
-RETURNING 1
-"""
-
-
-def _install_lean_path(service: Any, local: Any) -> None:
-    """What-if ``lean``: a submitter's small item (Content-Length <= 1 MiB, no
-    Idempotency-Key) taken the way a lean implementation would: body in memory, the same
-    header and size checks, the blob written, fsynced, renamed and its directory fsynced
-    in ONE worker-thread call (2 fsyncs instead of 5, no marker file), and the row, the
-    case counters, the holders' day and the deferred audit entry in ONE SQL statement on
-    a plain asyncpg pool (one round trip, autocommit). Same receipt. Anything else goes
-    the app's own way. Crash-safety is NOT equivalent (no promoting marker): this sizes
-    the cost of the current choreography, it is not a patch to apply as is."""
-    import asyncio as aio
-    import hashlib
-    import secrets
-
-    from app.audit.models import details_text
-    from app.auth.actor import Submitter
-    from app.crypto import ItemFormatError, Kem, item_header_size, parse_item_header
-    from app.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-    from app.items.models import AuthorKind, Item
-
-    original = service.receive_item
-    pools: dict[str, Any] = {}
-    small = 1 << 20
-
-    def write_blob(blobs: Any, key: str, data: bytes) -> None:
-        temporary = blobs._partials / f"lean.{key}"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        target = blobs._object(key)
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.replace(temporary, target)
-        local._fsync_dir(target.parent)
-
-    async def lean_receive(database: Any, blobs: Any, chunks: Any, **kw: Any) -> Any:
-        caller, case_id, limit = kw["caller"], kw["case_id"], kw["limit"]
-        declared = kw["declared_length"]
-        if (
-            not isinstance(caller, Submitter)
-            or declared is None
-            or declared > small
-            or kw["idempotency_key"] is not None
-        ):
-            return await original(database, blobs, chunks, **kw)
-        if caller.case_id != case_id:
-            raise NotFound("No such case.")
-        body = bytearray()
-        async for chunk in chunks:
-            body += chunk
-            if len(body) > small:
-                raise PayloadTooLarge(f"An item may take at most {limit} bytes.")
-        data = bytes(body)
-        try:
-            header = parse_item_header(data[: item_header_size(Kem.XWING)])
-        except ItemFormatError as error:
-            raise BadRequest(f"Not an item: {error}") from None
-        if header.case_id != case_id or header.kind not in service.SUBMITTER_KINDS:
-            raise BadRequest("Not an item for this case.")
-        service.check_size(len(data), header.kem, limit)
-        sha256 = hashlib.sha256(data).hexdigest()
-        blob_key = f"{header.item_id}.{secrets.token_hex(8)}"
-        await aio.to_thread(write_blob, blobs, blob_key, data)
-        if "pool" not in pools:
-            url = database.bind.url.set(drivername="postgresql")
-            pools["pool"] = await asyncpg.create_pool(
-                url.render_as_string(hide_password=False), min_size=4, max_size=33
-            )
-        day = service.today()
-        details = details_text({"case": str(case_id), "kind": header.kind.value, "size": len(data)})
-        try:
-            async with pools["pool"].acquire() as connection:
-                done = await connection.fetchval(
-                    LEAN_SQL,
-                    day,
-                    case_id,
-                    kw["epoch"],
-                    header.item_id,
-                    header.kind.value,
-                    len(data),
-                    sha256,
-                    blob_key,
-                    str(uuid.uuid4()),
-                    str(header.item_id),
-                    details,
-                )
-        except asyncpg.UniqueViolationError:
-            await blobs.delete(blob_key)
-            raise Conflict(f"An item with id {header.item_id} already exists.") from None
-        if done is None:
-            await blobs.delete(blob_key)
-            raise Conflict("Stale key epoch, or the case is not open to you.")
-        item = Item(
-            id=header.item_id,
-            case_id=case_id,
-            epoch=kw["epoch"],
-            kind=header.kind,
-            size=len(data),
-            sha256=sha256,
-            received_on=day,
-            author_kind=AuthorKind.submitter,
-            author_id=None,
-            idempotency_key=None,
-            blob_key=blob_key,
-        )
-        return service.Accepted(item, service.receipt_for(item, kw["receipt_key"]))
-
-    service.receive_item = lean_receive
-
-
 def serve_profiled() -> None:
     """The real app as ``intake server run`` builds it, with timers around the phases of
     an item upload (wall time, and CPU time of the calling thread). Prints a summary on
@@ -793,6 +658,13 @@ def serve_profiled() -> None:
 
         setattr(owner, name, wrapper)
 
+    from app.items import ingest
+
+    # Small items (Content-Length <= inline_item_bytes): one group per transaction.
+    timed_async(ingest, "receive_small", "receive_small (read, shape check, wait)")
+    timed_async(ingest.Ingestor, "_record", "  group: check, write, commit, receipts")
+    timed_async(ingest.Ingestor, "_commit", "    group transaction")
+    # Larger items stream to the blob store.
     timed_async(service, "receive_item", "receive_item (all of the below)")
     timed_async(service, "case_for_writer", "  case_for_writer (before + in commit)")
     timed_async(service, "epoch_public_key", "  epoch key lookup")
@@ -830,8 +702,6 @@ def serve_profiled() -> None:
 
         setattr(db, factory, engine)
         print(f"WHATIF {sorted(whatif)}", flush=True)
-    if "lean" in whatif:
-        _install_lean_path(service, local)
 
     original_call = middleware.RequestContextMiddleware.__call__
 
@@ -970,7 +840,7 @@ def main() -> None:
     parser.add_argument(
         "--whatif",
         default="",
-        help="comma-separated experiments on the profiled service: no-pre-ping, pool-64, lean",
+        help="comma-separated experiments on the profiled service: no-pre-ping, pool-64",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()

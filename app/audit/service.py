@@ -325,22 +325,38 @@ async def defer_submitter_entry(
 ) -> DeferredEntry:
     """A submitter's action, held back until its day is over (rule C3; see
     ``DeferredEntry``). Checked now exactly as ``record`` checks, so it cannot fail later."""
+    entry = DeferredEntry(
+        **deferred_values(
+            action=action, object_type=object_type, object_id=object_id, details=details
+        )
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+def deferred_values(
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | uuid.UUID | None,
+    details: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """A checked ``DeferredEntry``'s column values: for callers that insert many at once
+    (the grouped item ingest), as ``defer_submitter_entry`` does one."""
     _checked_actor(ActorKind.submitter, None)
     if len(action) > _MAX_NAME or not _ACTION.fullmatch(action):
         raise _refuse("action must be a dotted lowercase name such as 'staff.invited'")
     if len(object_type) > _MAX_NAME or not _NAME.fullmatch(object_type):
         raise _refuse("object_type must be a lowercase name such as 'case'")
-    entry = DeferredEntry(
-        id=uuid.UUID(bytes=secrets.token_bytes(16), version=4),
-        day=_time_for(ActorKind.submitter).date(),
-        action=action,
-        object_type=object_type,
-        object_id=_checked_object_id(object_id),
-        details=_checked_details(details),
-    )
-    session.add(entry)
-    await session.flush()
-    return entry
+    return {
+        "id": uuid.UUID(bytes=secrets.token_bytes(16), version=4),
+        "day": _time_for(ActorKind.submitter).date(),
+        "action": action,
+        "object_type": object_type,
+        "object_id": _checked_object_id(object_id),
+        "details": _checked_details(details),
+    }
 
 
 async def flush_deferred(session: AsyncSession, *, today: dt.date) -> int:

@@ -70,11 +70,15 @@ async def caller_or_none(request: Request, session: SessionDep) -> Caller | None
 
 
 async def caller_outside_transaction(request: Request) -> Caller:
-    """The caller, looked up in a short transaction of its own.
+    """The caller, looked up in a short transaction of its own (a submitter's token is
+    checked without the database).
 
     For routes that stream a body (uploads): they must not hold a database transaction
     (on SQLite, the write lock) while a large body arrives.
     """
+    submitter = _submitter(request)
+    if submitter is not None:
+        return submitter
     database: Database = request.app.state.database
     async with database.sessionmaker() as session, session.begin():
         found = await resolve_caller(request, session)
@@ -87,24 +91,34 @@ StreamingCaller = Annotated[Caller, Depends(caller_outside_transaction, scope="f
 
 
 async def resolve_caller(request: Request, session: AsyncSession) -> Caller | None:
+    submitter = _submitter(request)
+    if submitter is not None:
+        return submitter
     key = _route_key(request)
     token = _bearer(request)
     if token is None:
         if key in ANONYMOUS_ROUTES:
             return None
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
-    if token.startswith(PREFIX):
-        tokens: SubmitterTokens = request.app.state.submitter_tokens
-        case_id = tokens.case_of(token)
-        if case_id is None:
-            raise Unauthorized(EXPIRED)
-        if key not in SUBMITTER_ROUTES:
-            raise NotFound("No such resource.")
-        return Submitter(case_id=case_id)
     actor = await actor_from_token(session, token, request)
     if actor.role not in roles_for(request.method, getattr(request.scope.get("route"), "path", "")):
         raise NotFound("No such resource.")
     return actor
+
+
+def _submitter(request: Request) -> Submitter | None:
+    """The submitter of a ``sub.`` token (stateless: no database), None for any other
+    caller; an expired or forged one, or a route submitters may not use, is refused."""
+    token = _bearer(request)
+    if token is None or not token.startswith(PREFIX):
+        return None
+    tokens: SubmitterTokens = request.app.state.submitter_tokens
+    case_id = tokens.case_of(token)
+    if case_id is None:
+        raise Unauthorized(EXPIRED)
+    if _route_key(request) not in SUBMITTER_ROUTES:
+        raise NotFound("No such resource.")
+    return Submitter(case_id=case_id)
 
 
 async def caller(request: Request, session: SessionDep) -> Caller:

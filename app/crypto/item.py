@@ -24,6 +24,7 @@ sees an error must discard everything it wrote.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import struct
 import uuid
@@ -154,8 +155,12 @@ def ciphertext_size(plaintext_size: int, *, kem: Kem = Kem.XWING) -> int:
     return item_header_size(kem) + stream + _TAG * chunks
 
 
+@functools.lru_cache(maxsize=1024)
 def is_ciphertext_size(total: int, *, kem: Kem) -> bool:
     """Whether ``total`` bytes can be an item sealed to a case key of ``kem``.
+
+    Cached: padded lengths repeat (the server asks once per item received), and a
+    bounded cache costs nothing when a caller tries many lengths.
 
     True exactly when some plaintext size n gives ``ciphertext_size(n, kem=kem) == total``.
     The server uses it to refuse an upload whose declared length cannot be an item. A

@@ -13,7 +13,8 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 
 from app.auth import CallerDep, StreamingCaller
 from app.blobs import BlobStore
@@ -21,7 +22,8 @@ from app.cases.repository import readable_case
 from app.db import SessionDep
 from app.encoding import b64url_decode, b64url_encode
 from app.errors import BadRequest, DomainError, NotFound
-from app.items import repository, service
+from app.items import ingest, repository, service
+from app.items.models import ItemContent
 from app.items.schemas import ItemAccepted, ItemPage, ItemRead
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
@@ -76,20 +78,34 @@ async def add_item(
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
         raise BadRequest("Send the item as application/octet-stream.", code="content-type")
     settings = request.app.state.settings
-    accepted = await service.receive_item(
-        request.app.state.database,
-        _blobs(request),
-        request.stream(),
-        caller=caller,
-        case_id=case_id,
-        epoch=epoch,
-        declared_length=content_length,
-        limit=settings.max_item_bytes,
-        idempotency_key=idempotency_key,
-        receipt_key=request.app.state.keys.receipt,
+    if content_length is not None and content_length <= settings.inline_item_bytes:
+        accepted = await ingest.receive_small(
+            request.app.state.ingestor,
+            request.stream(),
+            caller=caller,
+            case_id=case_id,
+            epoch=epoch,
+            limit=settings.max_item_bytes,
+            idempotency_key=idempotency_key,
+        )
+    else:
+        accepted = await service.receive_item(
+            request.app.state.database,
+            _blobs(request),
+            request.stream(),
+            caller=caller,
+            case_id=case_id,
+            epoch=epoch,
+            declared_length=content_length,
+            limit=settings.max_item_bytes,
+            idempotency_key=idempotency_key,
+            receipt_key=request.app.state.keys.receipt,
+        )
+    return Response(
+        ItemAccepted.body(accepted.item, accepted.receipt),
+        status_code=201 if accepted.created else 200,
+        media_type="application/json",
     )
-    body = ItemAccepted.accepted(accepted.item, accepted.receipt)
-    return JSONResponse(body.model_dump(mode="json"), status_code=201 if accepted.created else 200)
 
 
 def _after(cursor: str | None) -> uuid.UUID | None:
@@ -220,7 +236,14 @@ async def get_content(
 ) -> Response:
     item = await repository.readable_item(session, caller, item_id)
     blobs = _blobs(request)
-    if await blobs.size(item.blob_key) is None:
+    inline: bytes | None = None
+    if item.blob_key is None:
+        inline = await session.scalar(
+            select(ItemContent.content).where(ItemContent.item_id == item.id)
+        )
+        if inline is None:  # pragma: no cover - written with the row
+            raise NotFound("No such item.")
+    elif await blobs.size(item.blob_key) is None:
         raise NotFound("No such item.")  # pragma: no cover - a blob is promoted before its row
     etag = f'"{item.sha256}"'
     headers = {
@@ -242,6 +265,14 @@ async def get_content(
         (start, end), status = span, 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{item.size}"
     headers["Content-Length"] = str(end - start)
+    if inline is not None:
+        return Response(
+            inline[start:end],
+            status_code=status,
+            media_type="application/octet-stream",
+            headers=headers,
+        )
+    assert item.blob_key is not None
     return StreamingResponse(
         blobs.read(item.blob_key, start=start, end=end),
         status_code=status,

@@ -45,7 +45,7 @@ from app.crypto import (
 )
 from app.db import Database
 from app.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from app.items.models import AuthorKind, Item
+from app.items.models import AuthorKind, Item, ItemFacts
 from app.staff.roles import Role
 
 PROMOTING = "promoting."
@@ -75,19 +75,29 @@ def audit_actor(caller: Caller) -> tuple[ActorKind, uuid.UUID | None]:
     return ActorKind.staff, caller.id
 
 
-async def case_for_writer(session: AsyncSession, caller: Caller, case_id: uuid.UUID) -> Case:
-    """The case, if ``caller`` may add items to it; else NotFound (as for no case)."""
-    query = select(Case).where(Case.id == case_id)
+def may_write(case: Case, caller: Caller, *, holds: bool) -> bool:
+    """Whether ``caller`` may add items to ``case``: its own submitter (not a partner's
+    case), the partner that owns it, or an investigator who ``holds`` it."""
     if isinstance(caller, Submitter):
-        query = query.where(Case.id == caller.case_id, Case.partner_id.is_(None))
-    elif caller.role is Role.partner:
-        query = query.where(Case.partner_id == caller.id)
-    else:
-        query = query.join(CaseHolder, CaseHolder.case_id == Case.id).where(
-            CaseHolder.staff_id == caller.id
-        )
-    case = (await session.execute(query)).scalar_one_or_none()
-    if case is None:
+        return case.id == caller.case_id and case.partner_id is None
+    if caller.role is Role.partner:
+        return case.partner_id == caller.id
+    return holds
+
+
+async def case_for_writer(
+    session: AsyncSession, caller: Caller, case_id: uuid.UUID, *, lock: bool = False
+) -> Case:
+    """The case, if ``caller`` may add items to it; else NotFound (as for no case).
+
+    ``lock``: hold the case row until commit, so no revocation (a new epoch) lands
+    between this check and the item's row."""
+    query = select(Case).where(Case.id == case_id)
+    case = (await session.execute(query.with_for_update() if lock else query)).scalar_one_or_none()
+    holds = False
+    if case is not None and isinstance(caller, Actor) and caller.role is not Role.partner:
+        holds = await session.get(CaseHolder, (caller.id, case_id)) is not None
+    if case is None or not may_write(case, caller, holds=holds):
         raise NotFound("No such case.")
     return case
 
@@ -171,12 +181,12 @@ class HeaderCapture:
 
 @dataclass
 class Accepted:
-    item: Item
+    item: Item | ItemFacts
     receipt: Receipt
     created: bool = field(default=True)
 
 
-def receipt_for(item: Item, key: ReceiptSigningKey) -> Receipt:
+def receipt_for(item: Item | ItemFacts, key: ReceiptSigningKey) -> Receipt:
     return issue_receipt(
         item_id=item.id, ciphertext_sha256=item.sha256, day=item.received_on, signing_key=key
     )
@@ -190,7 +200,7 @@ def idempotency_hash(key: str | None) -> str | None:
     return sha256_hex(key.encode())
 
 
-async def _existing_answer(
+async def existing_answer(
     database: Database,
     *,
     item_id: uuid.UUID,
@@ -248,7 +258,7 @@ async def commit_item(
         author_kind, author_id = author_of(caller)
         actor_kind, actor_id = audit_actor(caller)
         async with database.sessionmaker() as session, session.begin():
-            case = await case_for_writer(session, caller, case_id)
+            case = await case_for_writer(session, caller, case_id, lock=True)
             check_epoch(case, epoch, header.kind)
             day = today()
             item = Item(
@@ -281,7 +291,6 @@ async def commit_item(
                     object_id=item.id,
                     details=details,
                 )
-            # Last (with the audit append): the case row stays locked only until commit.
             await session.execute(
                 update(Case)
                 .where(Case.id == case.id)
@@ -301,7 +310,7 @@ async def commit_item(
     except IntegrityError:
         await blobs.delete(blob_key)
         await blobs.discard(marker)
-        return await _existing_answer(
+        return await existing_answer(
             database,
             item_id=header.item_id,
             case_id=case_id,

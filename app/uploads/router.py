@@ -337,5 +337,8 @@ async def upload_item(upload_id: uuid.UUID, request: Request, caller: StreamingC
         receipt_key=request.app.state.keys.receipt,
         now=_now(),
     )
-    body = ItemAccepted.accepted(accepted.item, accepted.receipt)
-    return JSONResponse(body.model_dump(mode="json"), headers=_NO_STORE)
+    return Response(
+        ItemAccepted.body(accepted.item, accepted.receipt),
+        media_type="application/json",
+        headers=_NO_STORE,
+    )

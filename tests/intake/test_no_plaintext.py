@@ -158,11 +158,13 @@ async def everything_at_rest(live: LiveDeployment, server_tmp: Path) -> list[tup
 def assert_covers(
     places: list[tuple[str, bytes]], live: LiveDeployment, case_id: uuid.UUID
 ) -> None:
-    """The scan saw what it is meant to: every item's blob, the server's output, and the
-    database (where the case's id must show up)."""
+    """The scan saw what it is meant to: every large item's blob, the small items'
+    ciphertext in the database, the server's output, and the database (where the case's
+    id must show up)."""
     names = [where for where, _ in places]
     objects = str(live.blob_dir / "objects")
-    assert sum(name.startswith(objects) for name in names) == 6, names
+    assert sum(name.startswith(objects) for name in names) == 2, names  # the two files
+    assert len(dict(places)["table item_contents"]) > 4 * 1024, names  # the four small ones
     # Staff routes are access-logged (the routes a witness uses are not logged at all).
     output = b"".join(data for where, data in places if where.endswith(".log"))
     assert b'"route": "/api/v1/staff/session"' in output, names

@@ -23,7 +23,7 @@ from app.audit.models import AuditEntry, DeferredEntry
 from app.crypto import ItemEncryptor, ItemKind
 from app.db import Database
 from app.encoding import b64url_encode
-from app.items.models import Item
+from app.items.models import Item, ItemContent
 from app.staff.throttle import ADDRESS_FAILURES
 from tests.intake.support import (
     API,
@@ -205,9 +205,12 @@ async def test_client_gone_mid_upload_leaves_nothing_behind(tmp_path: Path, back
                 assert (await client.get("/healthz")).status_code == 200
 
 
+@pytest.mark.parametrize("size", [4096, 2 * MIB], ids=["small", "large"])
 async def test_one_item_sent_fifty_times_at_once_is_stored_once(
-    tmp_path: Path, backend: str
+    tmp_path: Path, backend: str, size: int
 ) -> None:
+    """A small item is recorded with others in one transaction and kept in the
+    database; a large one streams to the blob store: both are stored exactly once."""
     async with live_deployment(tmp_path, backend) as live:
         with running_server(tmp_path, live.env) as server:
             async with httpx.AsyncClient(
@@ -218,7 +221,7 @@ async def test_one_item_sent_fifty_times_at_once_is_stored_once(
                 intake = await publish(client, live.app, live.db)
                 case = await open_case(client, intake)
                 headers = await submitter_headers(client, case.submitter)
-                item_id, data = item_bytes(case, os.urandom(2 * MIB))
+                item_id, data = item_bytes(case, os.urandom(size))
                 key = {"idempotency-key": str(uuid.uuid4())}
 
                 answers = await asyncio.gather(
@@ -235,8 +238,10 @@ async def test_one_item_sent_fifty_times_at_once_is_stored_once(
             assert await count_rows(live.db, Item) == 1
             assert await audited(live.db, "item.added") == 1
             blobs = files_under(live.blob_dir / "objects")
-            assert len(blobs) == 1
-            assert blobs[0].read_bytes() == data
+            async with live.db.sessionmaker() as session:
+                inline = list((await session.scalars(select(ItemContent.content))).all())
+            assert [blob.read_bytes() for blob in blobs] + inline == [data]
+            assert bool(inline) is (size == 4096)
             assert partials(live.blob_dir) == []
 
 

@@ -1,0 +1,398 @@
+"""Small items, recorded together: one transaction and one commit for all the items that
+arrived while the previous group was committing (group commit).
+
+Threat: the same as for any item — a half-written item, or one accepted under a stale
+key — plus one of this module's own: one caller's bad item must never refuse, delay or
+reveal another's. So each item is checked on its own (the same checks, in the same
+order, as a streamed item) and only the items that pass are written; a refusal is
+answered to its own request alone.
+
+Why: every accepted item needs a durable commit. One per item costs a write-ahead-log
+flush and a handful of round trips each, and a single worker then spends its time
+waiting on them; one per group costs the same for many items. A small item (at most
+``Settings.inline_item_bytes`` of ciphertext, a testimony or a note) is read into
+memory whole — it is ciphertext, and small — and its ciphertext is stored in the
+database (``ItemContent``) in the transaction that records it, so no file, fsync or
+sweep is involved and a crash leaves either the whole item or nothing. Larger items
+stream to the blob store (``app.items.service``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import cast
+
+from sqlalchemy import ColumnElement, Table, Uuid, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit.models import DeferredEntry
+from app.audit.service import ActorKind, deferred_values, record
+from app.auth.actor import Actor, Caller
+from app.cases.models import Case, CaseEpoch, CaseHolder
+from app.crypto import ItemHeader, ReceiptSigningKey
+from app.db import Database
+from app.errors import Conflict, DomainError, NotFound
+from app.items.models import ITEM_FACTS, Item, ItemContent, ItemFacts
+from app.items.service import (
+    Accepted,
+    HeaderCapture,
+    audit_actor,
+    author_of,
+    check_epoch,
+    check_header,
+    check_size,
+    existing_answer,
+    idempotency_hash,
+    may_write,
+    receipt_for,
+    today,
+)
+from app.staff.roles import Role
+
+logger = logging.getLogger(__name__)
+
+MAX_GROUP = 256
+"""Items per transaction at most; more wait for the next one."""
+
+
+@dataclass(eq=False)
+class Pending:
+    """One small item waiting for its group: checked for shape, not yet for its case."""
+
+    caller: Caller
+    case_id: uuid.UUID
+    epoch: int
+    header: ItemHeader | None  # None: not an item (``refusal`` says why)
+    content: bytes
+    sha256: str
+    key_hash: str | None
+    # A refusal of the item's shape (header, length), answered only after the case
+    # check, so that a case the caller cannot write to is a 404 whatever the body.
+    refusal: DomainError | None
+    answer: asyncio.Future[Accepted] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer = asyncio.get_running_loop().create_future()
+
+    def settle(self, outcome: Accepted | BaseException) -> None:
+        if self.answer.done():
+            return
+        if isinstance(outcome, BaseException):
+            self.answer.set_exception(outcome)
+        else:
+            self.answer.set_result(outcome)
+
+
+async def receive_small(
+    ingestor: Ingestor,
+    chunks: AsyncIterator[bytes],
+    *,
+    caller: Caller,
+    case_id: uuid.UUID,
+    epoch: int,
+    limit: int,
+    idempotency_key: str | None,
+) -> Accepted:
+    """A direct upload of a small item (its Content-Length at most the inline limit):
+    read it whole, check its shape, and record it with its group."""
+    key_hash = idempotency_hash(idempotency_key)
+    content = b"".join([chunk async for chunk in chunks])
+    capture = HeaderCapture()
+    capture(content)
+    header: ItemHeader | None = None
+    refusal: DomainError | None = None
+    try:
+        header = capture.header()
+        check_size(len(content), header.kem, limit)
+    except DomainError as error:
+        refusal = error
+    pending = Pending(
+        caller=caller,
+        case_id=case_id,
+        epoch=epoch,
+        header=header,
+        content=content,
+        sha256=capture.sha256(),
+        key_hash=key_hash,
+        refusal=refusal,
+    )
+    return await ingestor.add(pending)
+
+
+class Ingestor:
+    """Takes small items from requests and records them in groups, one task at a time.
+
+    No background task lives between groups: the first item to find no group in
+    progress starts one, and it runs until nothing waits. A request that is cancelled
+    while waiting does not take its item out of a group already being written.
+    """
+
+    def __init__(self, database: Database, receipt_key: ReceiptSigningKey) -> None:
+        self._database = database
+        self._receipt_key = receipt_key
+        self._waiting: list[Pending] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def add(self, pending: Pending) -> Accepted:
+        self._waiting.append(pending)
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        return await asyncio.shield(pending.answer)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group = self._waiting[:MAX_GROUP]
+                del self._waiting[:MAX_GROUP]
+                await self._record(group)
+        finally:
+            self._task = None
+
+    async def _record(self, group: list[Pending]) -> None:
+        try:
+            accepted = await self._commit(group)
+        except IntegrityError:
+            # Another writer (a streamed item, another process) took an id or an
+            # Idempotency-Key this group checked as free: record one at a time, so
+            # each item gets its own answer (the existing one, or a 409).
+            if len(group) > 1:
+                for pending in group:
+                    await self._record([pending])
+                return
+            pending = group[0]
+            outcome: Accepted | BaseException
+            assert pending.header is not None  # a refused item writes nothing
+            try:
+                outcome = await existing_answer(
+                    self._database,
+                    item_id=pending.header.item_id,
+                    case_id=pending.case_id,
+                    key_hash=pending.key_hash,
+                    sha256=pending.sha256,
+                    receipt_key=self._receipt_key,
+                )
+            except Exception as error:
+                outcome = error
+            pending.settle(outcome)
+            return
+        except Exception as error:
+            # The database is unreachable, or worse: nothing of the group was written.
+            for pending in group:
+                pending.settle(error)
+            return
+        for pending, result in accepted:
+            if isinstance(result, DomainError):
+                pending.settle(result)
+            else:
+                item = result.item if isinstance(result, Retry) else result
+                receipt = receipt_for(item, self._receipt_key)
+                pending.settle(Accepted(item, receipt, created=not isinstance(result, Retry)))
+
+    async def _commit(self, group: list[Pending]) -> list[tuple[Pending, Outcome]]:
+        """Check every item of ``group`` against its case and the stored items, write the
+        ones that pass, commit; what each item's request is to answer."""
+        day = today()
+        outcomes: list[tuple[Pending, Outcome]] = []
+        async with self._database.sessionmaker() as session, session.begin():
+            cases = await _locked_cases(session, {pending.case_id for pending in group})
+            held = await _held(session, group)
+            stored = await _stored(session, group)
+            new: dict[uuid.UUID, ItemFacts] = {}  # this group's items by id
+            new_keys: dict[tuple[uuid.UUID, str], ItemFacts] = {}
+            for pending in group:
+                outcome = _check(pending, cases, held, stored, new, new_keys, day)
+                if isinstance(outcome, ItemFacts):
+                    new[outcome.id] = outcome
+                    if outcome.idempotency_key is not None:
+                        new_keys[(outcome.case_id, outcome.idempotency_key)] = outcome
+                outcomes.append((pending, outcome))
+            written = [(pending, item) for pending, item in outcomes if isinstance(item, ItemFacts)]
+            if written:
+                await _write(session, written, day)
+        return outcomes
+
+
+async def _locked_cases(
+    session: AsyncSession, case_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[Case, bytes]]:
+    """The group's cases with their current epoch key, rows locked until commit (no
+    revocation lands between the check and the rows; SQLite's writer lock does the
+    same there)."""
+    rows = await session.execute(
+        select(Case, CaseEpoch.public_key)
+        .join(CaseEpoch, (CaseEpoch.case_id == Case.id) & (CaseEpoch.epoch == Case.epoch))
+        .where(Case.id.in_(case_ids))
+        .with_for_update(of=Case)
+    )
+    return {case.id: (case, key) for case, key in rows}
+
+
+async def _held(session: AsyncSession, group: list[Pending]) -> set[tuple[uuid.UUID, uuid.UUID]]:
+    """(staff id, case id) of the group's investigators who hold the case they write to."""
+    wanted = {
+        (pending.caller.id, pending.case_id)
+        for pending in group
+        if isinstance(pending.caller, Actor) and pending.caller.role is not Role.partner
+    }
+    if not wanted:
+        return set()
+    rows = await session.execute(
+        select(CaseHolder.staff_id, CaseHolder.case_id).where(
+            tuple_(CaseHolder.staff_id, CaseHolder.case_id).in_(wanted)
+        )
+    )
+    return {(staff_id, case_id) for staff_id, case_id in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """A retry of an item already stored (same id, case, Idempotency-Key and content)."""
+
+    item: ItemFacts
+
+
+Outcome = ItemFacts | Retry | DomainError
+
+
+@dataclass
+class _Stored:
+    by_id: dict[uuid.UUID, ItemFacts]
+    by_key: set[tuple[uuid.UUID, str]]
+
+
+_ITEMS = cast(Table, Item.__table__)
+_CONTENTS = cast(Table, ItemContent.__table__)
+_CASES = cast(Table, Case.__table__)
+_DEFERRED = cast(Table, DeferredEntry.__table__)
+
+
+async def _stored(session: AsyncSession, group: list[Pending]) -> _Stored:
+    """Items already stored under one of the group's ids or Idempotency-Keys."""
+    ids = [pending.header.item_id for pending in group if pending.header is not None]
+    keys = {pending.key_hash for pending in group if pending.key_hash is not None}
+    clause: ColumnElement[bool] = _ITEMS.c.id.in_(ids)
+    if keys:
+        clause = or_(clause, _ITEMS.c.idempotency_key.in_(keys))
+    columns = [_ITEMS.c[name] for name in ITEM_FACTS]
+    found = [ItemFacts(*row) for row in await session.execute(select(*columns).where(clause))]
+    return _Stored(
+        by_id={item.id: item for item in found},
+        by_key={
+            (item.case_id, item.idempotency_key)
+            for item in found
+            if item.idempotency_key is not None
+        },
+    )
+
+
+def _check(
+    pending: Pending,
+    cases: dict[uuid.UUID, tuple[Case, bytes]],
+    held: set[tuple[uuid.UUID, uuid.UUID]],
+    stored: _Stored,
+    new: dict[uuid.UUID, ItemFacts],
+    new_keys: dict[tuple[uuid.UUID, str], ItemFacts],
+    day: dt.date,
+) -> Outcome:
+    """The item to write, the earlier item of a retry, or the refusal."""
+    caller = pending.caller
+    found = cases.get(pending.case_id)
+    holds = isinstance(caller, Actor) and (caller.id, pending.case_id) in held
+    if found is None or not may_write(found[0], caller, holds=holds):
+        return NotFound("No such case.")
+    header = pending.header
+    if pending.refusal is not None or header is None:
+        return pending.refusal or NotFound("No such case.")
+    case, epoch_key = found
+    try:
+        check_header(header, case=case, caller=caller, epoch_key=epoch_key)
+        check_epoch(case, pending.epoch, header.kind)
+    except DomainError as refusal:
+        return refusal
+    earlier = stored.by_id.get(header.item_id) or new.get(header.item_id)
+    if earlier is not None:
+        if (
+            pending.key_hash is not None
+            and earlier.case_id == case.id
+            and earlier.idempotency_key == pending.key_hash
+            and earlier.sha256 == pending.sha256
+        ):
+            return Retry(earlier)
+        return Conflict(f"An item with id {header.item_id} already exists.", code="item-exists")
+    if pending.key_hash is not None and (
+        (case.id, pending.key_hash) in stored.by_key or (case.id, pending.key_hash) in new_keys
+    ):
+        return Conflict(
+            "This Idempotency-Key was already used for another item of this case: use a "
+            "new key for a new item.",
+            code="idempotency-key-reused",
+        )
+    author_kind, author_id = author_of(caller)
+    return ItemFacts(
+        id=header.item_id,
+        case_id=case.id,
+        epoch=case.epoch,
+        kind=header.kind,
+        size=len(pending.content),
+        sha256=pending.sha256,
+        received_on=day,
+        author_kind=author_kind,
+        author_id=author_id,
+        idempotency_key=pending.key_hash,
+    )
+
+
+async def _write(
+    session: AsyncSession, written: list[tuple[Pending, ItemFacts]], day: dt.date
+) -> None:
+    """The group's rows: items, their ciphertext, the case counters, the holders' day,
+    the audit entries (one statement each, whatever the group's size)."""
+    connection = await session.connection()
+    await connection.execute(insert(_ITEMS), [item.row() for _, item in written])
+    await connection.execute(
+        insert(_CONTENTS),
+        [{"item_id": item.id, "content": pending.content} for pending, item in written],
+    )
+    counts: dict[uuid.UUID, int] = {}
+    for _, item in written:
+        counts[item.case_id] = counts.get(item.case_id, 0) + 1
+    await connection.execute(
+        update(_CASES)
+        .where(_CASES.c.id == bindparam("case", type_=Uuid()))
+        .values(item_count=_CASES.c.item_count + bindparam("added"), updated_on=day),
+        [{"case": case_id, "added": added} for case_id, added in counts.items()],
+    )
+    # Only the first item of a day touches the holders' queue rows.
+    await session.execute(
+        update(CaseHolder)
+        .where(CaseHolder.case_id.in_(counts), CaseHolder.updated_on != day)
+        .values(updated_on=day)
+    )
+    deferred: list[dict[str, object]] = []
+    for pending, item in written:
+        details = {"case": str(item.case_id), "kind": item.kind.value, "size": item.size}
+        actor_kind, actor_id = audit_actor(pending.caller)
+        if actor_kind is ActorKind.submitter:
+            deferred.append(
+                deferred_values(
+                    action="item.added", object_type="item", object_id=item.id, details=details
+                )
+            )
+        else:
+            await record(
+                session,
+                actor_kind=actor_kind,
+                actor_id=actor_id,
+                action="item.added",
+                object_type="item",
+                object_id=item.id,
+                details=details,
+            )
+    if deferred:
+        await connection.execute(insert(_DEFERRED), deferred)
