@@ -85,6 +85,8 @@ def _string(text: str) -> str:
     # Python's encoder escapes exactly as JSON.stringify does when ensure_ascii is off
     # (with it on, DEL and everything above it would come out as \\u escapes). Keys
     # and values go through here alike, as RFC 8785 requires.
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nothing to escape (ids, hashes, dates): the common case
     return json.dumps(text, ensure_ascii=False)
 
 

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, Uuid, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Table, Uuid, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -218,18 +218,50 @@ class Ingestor:
         return outcomes
 
 
+# The group's statements, built once: a group runs them all, many times a second.
+_ITEMS = cast(Table, Item.__table__)
+_CONTENTS = cast(Table, ItemContent.__table__)
+_CASES = cast(Table, Case.__table__)
+_HOLDERS = cast(Table, CaseHolder.__table__)
+_DEFERRED = cast(Table, DeferredEntry.__table__)
+_LOCK_CASES = (
+    select(Case, CaseEpoch.public_key)
+    .join(CaseEpoch, (CaseEpoch.case_id == Case.id) & (CaseEpoch.epoch == Case.epoch))
+    .where(Case.id.in_(bindparam("cases", expanding=True)))
+    .with_for_update(of=Case)
+)
+_STORED = select(*(_ITEMS.c[name] for name in ITEM_FACTS)).where(
+    or_(
+        _ITEMS.c.id.in_(bindparam("ids", expanding=True)),
+        _ITEMS.c.idempotency_key.in_(bindparam("keys", expanding=True)),
+    )
+)
+_INSERT_ITEMS = insert(_ITEMS)
+_INSERT_CONTENTS = insert(_CONTENTS)
+_INSERT_DEFERRED = insert(_DEFERRED)
+_COUNT = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("case", type_=Uuid()))
+    .values(item_count=_CASES.c.item_count + bindparam("added"), updated_on=bindparam("day"))
+)
+# Only the first item of a day touches the holders' queue rows.
+_TOUCH_HOLDERS = (
+    update(_HOLDERS)
+    .where(
+        _HOLDERS.c.case_id.in_(bindparam("cases", expanding=True)),
+        _HOLDERS.c.updated_on != bindparam("day"),
+    )
+    .values(updated_on=bindparam("day"))
+)
+
+
 async def _locked_cases(
     session: AsyncSession, case_ids: set[uuid.UUID]
 ) -> dict[uuid.UUID, tuple[Case, bytes]]:
     """The group's cases with their current epoch key, rows locked until commit (no
     revocation lands between the check and the rows; SQLite's writer lock does the
     same there)."""
-    rows = await session.execute(
-        select(Case, CaseEpoch.public_key)
-        .join(CaseEpoch, (CaseEpoch.case_id == Case.id) & (CaseEpoch.epoch == Case.epoch))
-        .where(Case.id.in_(case_ids))
-        .with_for_update(of=Case)
-    )
+    rows = await session.execute(_LOCK_CASES, {"cases": list(case_ids)})
     return {case.id: (case, key) for case, key in rows}
 
 
@@ -266,21 +298,12 @@ class _Stored:
     by_key: set[tuple[uuid.UUID, str]]
 
 
-_ITEMS = cast(Table, Item.__table__)
-_CONTENTS = cast(Table, ItemContent.__table__)
-_CASES = cast(Table, Case.__table__)
-_DEFERRED = cast(Table, DeferredEntry.__table__)
-
-
 async def _stored(session: AsyncSession, group: list[Pending]) -> _Stored:
     """Items already stored under one of the group's ids or Idempotency-Keys."""
     ids = [pending.header.item_id for pending in group if pending.header is not None]
-    keys = {pending.key_hash for pending in group if pending.key_hash is not None}
-    clause: ColumnElement[bool] = _ITEMS.c.id.in_(ids)
-    if keys:
-        clause = or_(clause, _ITEMS.c.idempotency_key.in_(keys))
-    columns = [_ITEMS.c[name] for name in ITEM_FACTS]
-    found = [ItemFacts(*row) for row in await session.execute(select(*columns).where(clause))]
+    keys = list({pending.key_hash for pending in group if pending.key_hash is not None})
+    rows = await session.execute(_STORED, {"ids": ids, "keys": keys})
+    found = [ItemFacts(*row) for row in rows]
     return _Stored(
         by_id={item.id: item for item in found},
         by_key={
@@ -354,26 +377,19 @@ async def _write(
     """The group's rows: items, their ciphertext, the case counters, the holders' day,
     the audit entries (one statement each, whatever the group's size)."""
     connection = await session.connection()
-    await connection.execute(insert(_ITEMS), [item.row() for _, item in written])
+    await connection.execute(_INSERT_ITEMS, [item.row() for _, item in written])
     await connection.execute(
-        insert(_CONTENTS),
+        _INSERT_CONTENTS,
         [{"item_id": item.id, "content": pending.content} for pending, item in written],
     )
     counts: dict[uuid.UUID, int] = {}
     for _, item in written:
         counts[item.case_id] = counts.get(item.case_id, 0) + 1
     await connection.execute(
-        update(_CASES)
-        .where(_CASES.c.id == bindparam("case", type_=Uuid()))
-        .values(item_count=_CASES.c.item_count + bindparam("added"), updated_on=day),
-        [{"case": case_id, "added": added} for case_id, added in counts.items()],
+        _COUNT,
+        [{"case": case_id, "added": added, "day": day} for case_id, added in counts.items()],
     )
-    # Only the first item of a day touches the holders' queue rows.
-    await session.execute(
-        update(CaseHolder)
-        .where(CaseHolder.case_id.in_(counts), CaseHolder.updated_on != day)
-        .values(updated_on=day)
-    )
+    await connection.execute(_TOUCH_HOLDERS, {"cases": list(counts), "day": day})
     deferred: list[dict[str, object]] = []
     for pending, item in written:
         details = {"case": str(item.case_id), "kind": item.kind.value, "size": item.size}
@@ -395,4 +411,4 @@ async def _write(
                 details=details,
             )
     if deferred:
-        await connection.execute(insert(_DEFERRED), deferred)
+        await connection.execute(_INSERT_DEFERRED, deferred)

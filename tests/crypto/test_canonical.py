@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,6 +53,13 @@ def test_strings_are_escaped_as_json_stringify_does(text: str, encoded: str) -> 
 def test_object_keys_are_escaped_as_json_stringify_does(key: str, encoded: str) -> None:
     # JSON.stringify({"\x7f": 1}) leaves DEL literal, as it does in values.
     assert canonical_json({key: 1}) == encoded.encode("utf-8")
+
+
+@pytest.mark.parametrize("code", range(0x80))
+def test_every_ascii_character_is_escaped_as_json_stringify_does(code: int) -> None:
+    # Plain ASCII skips the encoder; whatever path a character takes, the bytes agree.
+    for text in (chr(code), f"a{chr(code)}b"):
+        assert canonical_json(text) == json.dumps(text, ensure_ascii=False).encode()
 
 
 @given(st.text(st.characters(max_codepoint=0x7F), max_size=8))
