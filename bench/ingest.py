@@ -49,7 +49,9 @@ Diagnosis (nothing of it changes what the plain run measures):
   loaded runs. ``--cprofile`` adds cProfile (CPU time of the event-loop thread).
 * ``--whatif`` (implies ``--profile``) sizes a change before anyone makes it in app/:
   ``no-pre-ping`` (engine without ``pool_pre_ping``), ``pool-64`` (pool of 64, no
-  overflow churn). Results are printed as what-ifs, never as the app's figures.
+  overflow churn), ``no-database`` (small items answered with a receipt but never
+  recorded: the HTTP path's own cost). Results are printed as what-ifs, never as the
+  app's figures.
 
 Needs ``wrk`` (Debian: ``apt-get install -y wrk``) and a PostgreSQL the user can create
 databases on. The machine is shared: read the ratios, not the absolute figures.
@@ -598,6 +600,33 @@ def show(run: Run) -> None:
 # -- the profiled server (``serve`` mode) --------------------------------------------------
 
 
+def _answer_without_the_database(ingest: Any) -> None:
+    """What-if ``no-database``: every small item answered at once, as if its group had
+    committed, with a signed receipt, but nothing written: the HTTP path's own cost, the
+    ceiling any database work is under."""
+    from app.items.models import AuthorKind, ItemFacts
+    from app.items.service import Accepted, receipt_for, today
+
+    async def add(self: Any, pending: Any) -> Any:
+        if pending.refusal is not None:
+            raise pending.refusal
+        item = ItemFacts(
+            id=pending.header.item_id,
+            case_id=pending.case_id,
+            epoch=pending.epoch,
+            kind=pending.header.kind,
+            size=len(pending.content),
+            sha256=pending.sha256,
+            received_on=today(),
+            author_kind=AuthorKind.submitter,
+            author_id=None,
+            idempotency_key=pending.key_hash,
+        )
+        return Accepted(item, receipt_for(item, self._receipt_key))
+
+    ingest.Ingestor.add = add
+
+
 def serve_profiled() -> None:
     """The real app as ``intake server run`` builds it, with timers around the phases of
     an item upload (wall time, and CPU time of the calling thread). Prints a summary on
@@ -702,6 +731,8 @@ def serve_profiled() -> None:
 
         setattr(db, factory, engine)
         print(f"WHATIF {sorted(whatif)}", flush=True)
+    if "no-database" in whatif:
+        _answer_without_the_database(ingest)
 
     original_call = middleware.RequestContextMiddleware.__call__
 
@@ -840,7 +871,8 @@ def main() -> None:
     parser.add_argument(
         "--whatif",
         default="",
-        help="comma-separated experiments on the profiled service: no-pre-ping, pool-64",
+        help="experiments on the profiled service (comma-separated): no-pre-ping, pool-64, "
+        "no-database",
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory")
     args = parser.parse_args()
