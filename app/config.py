@@ -51,8 +51,9 @@ class Settings(BaseSettings):
         default=64 * 1024,
         ge=0,
         le=1024 * 1024,
-        description="items up to this many bytes of ciphertext are kept in the database, "
-        "recorded in groups; larger ones stream to the blob store (0: all of them do)",
+        description="a witness's items up to this many bytes of ciphertext are kept in the "
+        "database, recorded in groups; larger ones, and staff and partner items, stream to "
+        "the blob store (0: all of them do)",
     )
     upload_expiry_hours: int = Field(
         default=24, ge=1, le=30 * 24, description="unfinished resumable uploads live this long"

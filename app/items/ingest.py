@@ -7,6 +7,14 @@ reveal another's. So each item is checked on its own (the same checks, in the sa
 order, as a streamed item) and only the items that pass are written; a refusal is
 answered to its own request alone.
 
+Only a witness's items (submitter tokens) are grouped: their audit entries wait for the
+end of the day (rule C3), so a group never takes the audit trail's head lock, and a
+witness token names its one case, so a body for any other case is refused before it is
+read and a group locks only cases its witnesses may write to. Staff and partner items,
+which append to the audit chain at once, take the streamed path one by one. The bodies
+waiting in memory are bounded (``MEMORY_BUDGET``); past it, items take the streamed
+path too.
+
 Why: every accepted item needs a durable commit. One per item costs a write-ahead-log
 flush and a handful of round trips each, and a single worker then spends its time
 waiting on them; one per group costs the same for many items. A small item (at most
@@ -27,22 +35,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Table, Uuid, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import Table, Uuid, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import DeferredEntry
-from app.audit.service import ActorKind, deferred_values, record
-from app.auth.actor import Actor, Caller
+from app.audit.service import deferred_values
+from app.auth.actor import Submitter
 from app.cases.models import Case, CaseEpoch, CaseHolder
 from app.crypto import ItemHeader, ReceiptSigningKey
 from app.db import Database
-from app.errors import Conflict, DomainError, NotFound
+from app.errors import BadRequest, Conflict, DomainError, NotFound
 from app.items.models import ITEM_FACTS, Item, ItemContent, ItemFacts
 from app.items.service import (
     Accepted,
     HeaderCapture,
-    audit_actor,
     author_of,
     check_epoch,
     check_header,
@@ -53,19 +60,20 @@ from app.items.service import (
     receipt_for,
     today,
 )
-from app.staff.roles import Role
 
 logger = logging.getLogger(__name__)
 
 MAX_GROUP = 256
 """Items per transaction at most; more wait for the next one."""
+MEMORY_BUDGET = 32 * 1024 * 1024
+"""Bytes of bodies read or waiting in memory at most, for all requests together."""
 
 
 @dataclass(eq=False)
 class Pending:
     """One small item waiting for its group: checked for shape, not yet for its case."""
 
-    caller: Caller
+    caller: Submitter
     case_id: uuid.UUID
     epoch: int
     header: ItemHeader | None  # None: not an item (``refusal`` says why)
@@ -93,16 +101,27 @@ async def receive_small(
     ingestor: Ingestor,
     chunks: AsyncIterator[bytes],
     *,
-    caller: Caller,
+    caller: Submitter,
     case_id: uuid.UUID,
     epoch: int,
+    length: int,
     limit: int,
     idempotency_key: str | None,
 ) -> Accepted:
-    """A direct upload of a small item (its Content-Length at most the inline limit):
-    read it whole, check its shape, and record it with its group."""
+    """A witness's direct upload of a small item (``length``, its Content-Length, at
+    most the inline limit, and room reserved for it with ``Ingestor.reserve``): read it
+    whole, check its shape, and record it with its group."""
     key_hash = idempotency_hash(idempotency_key)
-    content = b"".join([chunk async for chunk in chunks])
+    if case_id != caller.case_id:
+        raise NotFound("No such case.")  # a witness token names one case: no body read
+    parts: list[bytes] = []
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if received > length:
+            raise BadRequest("The body is longer than its Content-Length.", code="length")
+        parts.append(chunk)
+    content = b"".join(parts)
     capture = HeaderCapture()
     capture(content)
     header: ItemHeader | None = None
@@ -133,11 +152,31 @@ class Ingestor:
     while waiting does not take its item out of a group already being written.
     """
 
-    def __init__(self, database: Database, receipt_key: ReceiptSigningKey) -> None:
+    def __init__(
+        self,
+        database: Database,
+        receipt_key: ReceiptSigningKey,
+        *,
+        memory_budget: int = MEMORY_BUDGET,
+    ) -> None:
         self._database = database
         self._receipt_key = receipt_key
         self._waiting: list[Pending] = []
         self._task: asyncio.Task[None] | None = None
+        self._budget = memory_budget
+        self._reserved = 0
+
+    def reserve(self, size: int) -> bool:
+        """Room for one more body of ``size`` bytes in memory? Take it if so; the caller
+        gives it back with ``release`` once its item is answered. No: the caller streams
+        the item instead (to disk, in fixed buffers)."""
+        if self._reserved + size > self._budget:
+            return False
+        self._reserved += size
+        return True
+
+    def release(self, size: int) -> None:
+        self._reserved -= size
 
     async def add(self, pending: Pending) -> Accepted:
         self._waiting.append(pending)
@@ -201,12 +240,11 @@ class Ingestor:
         outcomes: list[tuple[Pending, Outcome]] = []
         async with self._database.sessionmaker() as session, session.begin():
             cases = await _locked_cases(session, {pending.case_id for pending in group})
-            held = await _held(session, group)
             stored = await _stored(session, group)
             new: dict[uuid.UUID, ItemFacts] = {}  # this group's items by id
             new_keys: dict[tuple[uuid.UUID, str], ItemFacts] = {}
             for pending in group:
-                outcome = _check(pending, cases, held, stored, new, new_keys, day)
+                outcome = _check(pending, cases, stored, new, new_keys, day)
                 if isinstance(outcome, ItemFacts):
                     new[outcome.id] = outcome
                     if outcome.idempotency_key is not None:
@@ -224,11 +262,17 @@ _CONTENTS = cast(Table, ItemContent.__table__)
 _CASES = cast(Table, Case.__table__)
 _HOLDERS = cast(Table, CaseHolder.__table__)
 _DEFERRED = cast(Table, DeferredEntry.__table__)
+# Locked alone, in one order: joined to its key, a case whose epoch changed while this
+# waited for the lock would drop out of the result (PostgreSQL re-checks the join
+# against the new row) and its items be told the case does not exist.
 _LOCK_CASES = (
-    select(Case, CaseEpoch.public_key)
-    .join(CaseEpoch, (CaseEpoch.case_id == Case.id) & (CaseEpoch.epoch == Case.epoch))
+    select(Case)
     .where(Case.id.in_(bindparam("cases", expanding=True)))
-    .with_for_update(of=Case)
+    .order_by(Case.id)
+    .with_for_update()
+)
+_EPOCH_KEYS = select(CaseEpoch.case_id, CaseEpoch.epoch, CaseEpoch.public_key).where(
+    CaseEpoch.case_id.in_(bindparam("cases", expanding=True))
 )
 _STORED = select(*(_ITEMS.c[name] for name in ITEM_FACTS)).where(
     or_(
@@ -261,25 +305,14 @@ async def _locked_cases(
     """The group's cases with their current epoch key, rows locked until commit (no
     revocation lands between the check and the rows; SQLite's writer lock does the
     same there)."""
-    rows = await session.execute(_LOCK_CASES, {"cases": list(case_ids)})
-    return {case.id: (case, key) for case, key in rows}
-
-
-async def _held(session: AsyncSession, group: list[Pending]) -> set[tuple[uuid.UUID, uuid.UUID]]:
-    """(staff id, case id) of the group's investigators who hold the case they write to."""
-    wanted = {
-        (pending.caller.id, pending.case_id)
-        for pending in group
-        if isinstance(pending.caller, Actor) and pending.caller.role is not Role.partner
+    locked = (await session.scalars(_LOCK_CASES, {"cases": list(case_ids)})).all()
+    keys = await session.execute(_EPOCH_KEYS, {"cases": [case.id for case in locked]})
+    current = {(case.id, case.epoch): case for case in locked}
+    return {
+        case_id: (current[(case_id, epoch)], key)
+        for case_id, epoch, key in keys
+        if (case_id, epoch) in current
     }
-    if not wanted:
-        return set()
-    rows = await session.execute(
-        select(CaseHolder.staff_id, CaseHolder.case_id).where(
-            tuple_(CaseHolder.staff_id, CaseHolder.case_id).in_(wanted)
-        )
-    )
-    return {(staff_id, case_id) for staff_id, case_id in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +350,6 @@ async def _stored(session: AsyncSession, group: list[Pending]) -> _Stored:
 def _check(
     pending: Pending,
     cases: dict[uuid.UUID, tuple[Case, bytes]],
-    held: set[tuple[uuid.UUID, uuid.UUID]],
     stored: _Stored,
     new: dict[uuid.UUID, ItemFacts],
     new_keys: dict[tuple[uuid.UUID, str], ItemFacts],
@@ -326,8 +358,7 @@ def _check(
     """The item to write, the earlier item of a retry, or the refusal."""
     caller = pending.caller
     found = cases.get(pending.case_id)
-    holds = isinstance(caller, Actor) and (caller.id, pending.case_id) in held
-    if found is None or not may_write(found[0], caller, holds=holds):
+    if found is None or not may_write(found[0], caller, holds=False):
         return NotFound("No such case.")
     header = pending.header
     if pending.refusal is not None or header is None:
@@ -390,25 +421,17 @@ async def _write(
         [{"case": case_id, "added": added, "day": day} for case_id, added in counts.items()],
     )
     await connection.execute(_TOUCH_HOLDERS, {"cases": list(counts), "day": day})
-    deferred: list[dict[str, object]] = []
-    for pending, item in written:
-        details = {"case": str(item.case_id), "kind": item.kind.value, "size": item.size}
-        actor_kind, actor_id = audit_actor(pending.caller)
-        if actor_kind is ActorKind.submitter:
-            deferred.append(
-                deferred_values(
-                    action="item.added", object_type="item", object_id=item.id, details=details
-                )
-            )
-        else:
-            await record(
-                session,
-                actor_kind=actor_kind,
-                actor_id=actor_id,
+    # Witnesses' entries wait for the end of their day (rule C3), as
+    # ``defer_submitter_entry`` makes them.
+    await connection.execute(
+        _INSERT_DEFERRED,
+        [
+            deferred_values(
                 action="item.added",
                 object_type="item",
                 object_id=item.id,
-                details=details,
+                details={"case": str(item.case_id), "kind": item.kind.value, "size": item.size},
             )
-    if deferred:
-        await connection.execute(_INSERT_DEFERRED, deferred)
+            for _, item in written
+        ],
+    )

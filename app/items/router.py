@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 from app.auth import CallerDep, StreamingCaller
+from app.auth.actor import Submitter
 from app.blobs import BlobStore
 from app.cases.repository import readable_case
 from app.db import SessionDep
@@ -78,16 +79,28 @@ async def add_item(
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
         raise BadRequest("Send the item as application/octet-stream.", code="content-type")
     settings = request.app.state.settings
-    if content_length is not None and content_length <= settings.inline_item_bytes:
-        accepted = await ingest.receive_small(
-            request.app.state.ingestor,
-            request.stream(),
-            caller=caller,
-            case_id=case_id,
-            epoch=epoch,
-            limit=settings.max_item_bytes,
-            idempotency_key=idempotency_key,
-        )
+    ingestor: ingest.Ingestor = request.app.state.ingestor
+    if (
+        isinstance(caller, Submitter)
+        and content_length is not None
+        and content_length <= settings.inline_item_bytes
+        and "transfer-encoding" not in request.headers
+        and ingestor.reserve(content_length)
+    ):
+        # A witness's small item: read whole, recorded with others (app.items.ingest).
+        try:
+            accepted = await ingest.receive_small(
+                ingestor,
+                request.stream(),
+                caller=caller,
+                case_id=case_id,
+                epoch=epoch,
+                length=content_length,
+                limit=settings.max_item_bytes,
+                idempotency_key=idempotency_key,
+            )
+        finally:
+            ingestor.release(content_length)
     else:
         accepted = await service.receive_item(
             request.app.state.database,
