@@ -324,7 +324,9 @@ class Puller:
         temporary.unlink(missing_ok=True)
         try:
             with (
-                create_private(temporary) as sink,
+                # 1 MiB buffer: the decryptor writes 64 KiB at a time; one system call
+                # per 16 of them (``_WritebackSink`` flushes it every 16 MiB).
+                create_private(temporary, buffering=1024 * 1024) as sink,
                 progress_bar(item.size, f"pulling {str(item.id)[:8]}") as bar,
             ):
                 stream = CiphertextStream(self.api, item.id, item.sha256, item.size, partial, bar)
@@ -340,6 +342,11 @@ class Puller:
                 finally:
                     sha256 = stream.close()
                 sink.flush()
+                # Durable before it gets its name: a rerun skips every item whose
+                # file the (fsynced) manifest names and that exists, so a file cut
+                # short by a power cut after the rename would be kept as pulled.
+                # Write-back started as it was written, so this waits for the tail
+                # only (10-20 ms of a 1 GiB pull).
                 os.fsync(sink.fileno())
             if not constant_time_equal(sha256, item.sha256):
                 raise AuthorError("downloaded bytes are not the ones the receipt names")

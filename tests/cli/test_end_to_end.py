@@ -11,8 +11,13 @@ import json
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
+import pytest
+
+from app.cli import transfer
+from app.cli.intake_client import Api
 from tests.cli.proxy import proxy_to
 from tests.cli.support import (
     PASSPHRASE,
@@ -330,15 +335,22 @@ def test_an_interrupted_submit_resumes_its_upload_when_run_again(
     assert not journal.exists() or json.loads(journal.read_text())["entries"] == []
 
 
-def test_an_interrupted_pull_resumes_with_a_range_request(d: Deployment, tmp_path: Path) -> None:
-    text, big = make_inputs(tmp_path / "inputs")
+@pytest.mark.parametrize(
+    ("big_mib", "cut_mib"),
+    [(20, 9), (48, 40)],  # cut before / after a fast download dropped its resume file
+    ids=["before-the-rate-probe", "after-the-rate-probe"],
+)
+def test_an_interrupted_pull_resumes_with_a_range_request(
+    d: Deployment, tmp_path: Path, big_mib: int, cut_mib: int
+) -> None:
+    text, big = make_inputs(tmp_path / "inputs", big_mib=big_mib)
     _, case_id = submit_new(d, d.new_witness(), text, big)
     session = Path(d.investigator.env["XDG_CONFIG_HOME"]) / "witness-intake" / "session.json"
     stored = json.loads(session.read_text())
     with proxy_to(d.url) as proxy:
         session.write_text(json.dumps({**stored, "server": proxy.url}))
         try:
-            proxy.arm("down", after=9 * MIB)  # the connection dies mid-download
+            proxy.arm("down", after=cut_mib * MIB)  # the connection dies mid-download
             pulled = d.pull(d.investigator, case_id, tmp_path / "pulled")
         finally:
             session.write_text(json.dumps(stored))
@@ -383,3 +395,73 @@ def test_an_interrupted_pull_resumes_on_the_next_run(d: Deployment, tmp_path: Pa
     assert (out / big.name).read_bytes() == big.read_bytes()
     assert list(downloads.iterdir()) == []
     assert not list(out.glob(".intake-*"))
+
+
+def test_a_fast_download_keeps_no_resume_file(d: Deployment, tmp_path: Path) -> None:
+    """A download that would take seconds to repeat drops its ciphertext copy once its
+    rate is known (32 MiB in): writing a second copy costs about 5% of a fast pull."""
+    text, big = make_inputs(tmp_path / "inputs", big_mib=48)
+    _, case_id = submit_new(d, d.new_witness(), text, big)
+    ivy = d.device(d.investigator, f"ivy-fast-{case_id[:8]}")
+    downloads = Path(ivy["XDG_CACHE_HOME"]) / "witness-intake" / "downloads"
+    out = tmp_path / "pulled"
+    with proxy_to(d.url) as proxy, d.through(ivy, proxy.url):
+        proxy.arm("down", after=40 * MIB, mode="hold")
+        process = d.popen(
+            ivy,
+            *("cases", "pull", case_id, "--out", str(out)),
+            *("--roster-fingerprint", d.roster_fingerprint, "--password-stdin"),
+        )
+        assert process.stdin is not None
+        process.stdin.write(PASSPHRASE + "\n")
+        process.stdin.flush()
+        assert proxy.tripped.wait(timeout=60)
+        deadline = time.monotonic() + 20
+        while downloads.exists() and list(downloads.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left_while_stalled = list(downloads.iterdir()) if downloads.exists() else []
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        proxy.release()
+    rerun = ok(d.pull(ivy, case_id, out))
+
+    assert process.returncode == 130, stderr
+    assert left_while_stalled == []
+    assert "resuming download at" not in rerun.stderr
+    assert (out / big.name).read_bytes() == big.read_bytes()
+
+
+def test_a_slow_download_keeps_its_resume_file(
+    d: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the rate probe, a download that would take long to repeat (here: any, the
+    bar set to 0 s) keeps its ciphertext copy, and the next run resumes from it.
+    In-process: the reader is stopped the way an interrupted pull stops it (it runs up
+    to 8 blocks ahead of what was handed on: the item is large enough not to finish)."""
+    text, big = make_inputs(tmp_path / "inputs", big_mib=64)
+    _, case_id = submit_new(d, d.new_witness(), text, big)
+    ivy = d.device(d.investigator, f"ivy-slow-{case_id[:8]}")
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, ivy[name])
+    monkeypatch.setattr(transfer, "KEEP_RESUME_FILE_SECONDS", 0.0)
+    api = Api.staff()
+    (item,) = [i for i in api.items(f"/cases/{case_id}/items", what="items") if i.kind == "file"]
+    partial = transfer.private_dir(transfer.cache_dir() / "downloads") / f"{item.id}.witi"
+    stream = transfer.CiphertextStream(
+        api, item.id, item.sha256, item.size, partial, transfer.Bar()
+    )
+    handed = 0
+    for block in stream:
+        handed += len(block)
+        if handed >= 40 * MIB:
+            break
+    stream.close()
+    api.close()
+    kept = partial.stat().st_size if partial.exists() else 0
+    out = tmp_path / "pulled"
+    rerun = ok(d.pull(ivy, case_id, out))
+
+    assert transfer.RESUME_PROBE_BYTES < 40 * MIB <= kept < item.size
+    assert f"resuming download at {kept} of" in rerun.stderr
+    assert (out / big.name).read_bytes() == big.read_bytes()
+    assert list(partial.parent.iterdir()) == []
