@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -60,6 +61,10 @@ class Person:
     id: str = ""
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @dataclass
 class Deployment:
     workdir: Path
@@ -94,6 +99,9 @@ class Deployment:
         return self.env(f"witness-{self.witnesses}")
 
     def popen(self, person_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+        """A command to interrupt: it takes Ctrl-C (SIGINT) as a person's terminal
+        sends it, even when the suite itself runs with SIGINT ignored (a background job
+        of a non-interactive shell, ``nohup``), which every child would inherit."""
         return subprocess.Popen(
             [INTAKE, *args],
             cwd=self.workdir,
@@ -102,6 +110,7 @@ class Deployment:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_interruptible,
         )
 
     def submit(
