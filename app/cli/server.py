@@ -1,4 +1,7 @@
-"""``intake server init`` and ``intake server run``."""
+"""``intake server init`` and ``intake server run``.
+
+Only ``run`` imports the app itself and uvicorn: ``init`` needs neither.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,10 @@ import asyncio
 import os
 
 import typer
-import uvicorn
 
 from app.cli.database import DatabaseUnavailable, ensure_database, schema_state
 from app.cli.output import console, fail, load_settings
 from app.keystore import KeyStoreError, init_keys, load_keys
-from app.logs import configure_logging
-from app.main import create_app
 from app.migrate import upgrade
 
 server = typer.Typer(help="Set up and run the service.", no_args_is_help=True)
@@ -62,6 +62,11 @@ def init() -> None:
 @server.command("run")
 def run() -> None:
     """Serve the API; refuses to start with missing or unsafe keys or an old schema."""
+    import uvicorn
+
+    from app.logs import configure_logging
+    from app.main import create_app
+
     settings = load_settings()
     try:
         keys = load_keys(settings.keys_dir)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -22,12 +23,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from app.auth.policy import ANONYMOUS_ROUTES, PUBLIC_ROUTES, ROUTE_ROLES, SUBMITTER_ROUTES
+from app.config import Settings
 from app.crypto import ItemKind, new_case_key, sign_case_key_record
 from app.crypto.keys import KemPrivateKey, SigningKey
 from app.db import Database
 from app.encoding import b64url_encode
+from app.keystore import ServiceKeys
 from app.main import create_app
 from app.staff.roles import Role
 from app.staff.service import invite
@@ -54,6 +58,34 @@ from tests.intake.support import (
 OWN, OTHER = "own", "other's"
 TUS = {"tus-resumable": "1.0.0"}
 OBJECT_PARAMETERS = ("{case_id}", "{item_id}", "{upload_id}")
+
+
+@pytest.fixture(scope="module")
+def built_app(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, service_keys: ServiceKeys
+) -> tuple[FastAPI, Database]:
+    """One app object per backend for this module's thousand tests: FastAPI builds an
+    app's routes on its first requests, and doing that per test was a third of the
+    module's time. Its database is pointed at each test's own transaction (below)."""
+    workdir = tmp_path_factory.mktemp("matrix")
+    settings = Settings(
+        database_url=SecretStr(database_url),
+        blob_dir=workdir / "blobs",
+        keys_dir=workdir / "keys",
+    )
+    database = Database.__new__(Database)  # bound to each test's connection in ``app``
+    return create_app(settings, database=database, keys=service_keys), database
+
+
+@pytest.fixture
+async def app(built_app: tuple[FastAPI, Database], db: Database) -> AsyncIterator[FastAPI]:
+    """``tests/conftest.py``'s ``app``, but the app object is shared: each test still
+    starts it anew (its lifespan makes every piece of ``app.state``: throttles, submitter
+    tokens, keyring, ingestor...) on its own rolled-back transaction."""
+    shared, database = built_app
+    database.bind, database.sessionmaker = db.bind, db.sessionmaker
+    async with shared.router.lifespan_context(shared):
+        yield shared
 
 
 def route_keys(app: FastAPI) -> set[str]:
