@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -60,8 +59,6 @@ from app.items.service import (
     receipt_for,
     today,
 )
-
-logger = logging.getLogger(__name__)
 
 MAX_GROUP = 256
 """Items per transaction at most; more wait for the next one."""
