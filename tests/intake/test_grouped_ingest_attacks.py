@@ -1,6 +1,7 @@
 """Attacks on the grouped ingest of small items (``app.items.ingest``), through a real
-uvicorn process. Each test states the secure (or correct) behaviour; a failing test is
-a finding (see the review report)."""
+uvicorn process. Each test states the secure (or correct) behaviour an attack must not
+break: a stale key answered as a missing case, witnesses held behind the audit lock or
+another case's lock, memory held without bound, a chunked body read whole."""
 
 from __future__ import annotations
 
