@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib.metadata
 import json
 import os
@@ -362,6 +363,12 @@ _H11_WHOLE_FIRST_PIECE = ("0.14.", "0.15.", "0.16.")
 with any other, ``_body`` reads through httpx."""
 
 
+@functools.cache
+def _h11_hands_over_whole_first_piece() -> bool:
+    """Read once per process: the installed h11 does not change under a running pull."""
+    return importlib.metadata.version("h11").startswith(_H11_WHOLE_FIRST_PIECE)
+
+
 def _body(response: httpx.Response, length: int) -> Iterator[bytes]:
     """The ``length`` bytes of a response body, read from the connection itself.
 
@@ -379,7 +386,7 @@ def _body(response: httpx.Response, length: int) -> Iterator[bytes]:
     stream = response.extensions.get("network_stream")
     if (
         stream is None
-        or not importlib.metadata.version("h11").startswith(_H11_WHOLE_FIRST_PIECE)
+        or not _h11_hands_over_whole_first_piece()
         or response.http_version != "HTTP/1.1"
         or response.headers.get("content-length") != str(length)
         or response.headers.get("content-encoding", "identity").lower() != "identity"
