@@ -18,9 +18,13 @@ from app.audit.service import flush_deferred
 from app.blobs import LocalBlobStore
 from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
+from app.consent.router import router as consent_router
 from app.crypto.envelope import Keyring
 from app.db import Database
+from app.disclosures.router import router as disclosures_router
+from app.followups.router import router as followups_router
 from app.health.router import router as health_router
+from app.incidents.router import router as incidents_router
 from app.items.ingest import Ingestor
 from app.items.router import router as items_router
 from app.items.service import sweep_blobs
@@ -28,6 +32,8 @@ from app.keystore import ServiceKeys, load_keys
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.migrate import head_revision
 from app.problems import install_problem_handlers
+from app.references.router import router as references_router
+from app.risk.router import router as risk_router
 from app.roster.router import router as roster_router
 from app.staff.router import router as staff_router
 from app.staff.throttle import Throttle
@@ -104,6 +110,12 @@ def create_app(
     app.include_router(health_router)
     app.include_router(staff_router)
     app.include_router(audit_router)
+    app.include_router(consent_router)
+    app.include_router(risk_router)
+    app.include_router(incidents_router)
+    app.include_router(followups_router)
+    app.include_router(references_router)
+    app.include_router(disclosures_router)
     return app
 
 

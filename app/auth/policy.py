@@ -59,6 +59,12 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
     "PATCH /api/v1/uploads/{upload_id}": CASE_READERS,
     "DELETE /api/v1/uploads/{upload_id}": CASE_READERS,
     "GET /api/v1/uploads/{upload_id}/item": CASE_READERS,
+    # --- consent routes ---
+    # --- risk routes ---
+    # --- incidents routes ---
+    # --- followups routes ---
+    # --- references routes ---
+    # --- disclosures routes ---
     "GET /api/v1/audit": frozenset({Role.auditor}),
     "GET /api/v1/audit/verify": frozenset({Role.auditor}),
     "GET /api/v1/audit/head": frozenset({Role.auditor}),
@@ -96,6 +102,7 @@ SUBMITTER_ROUTES: Final = frozenset(
         "PATCH /api/v1/uploads/{upload_id}",
         "DELETE /api/v1/uploads/{upload_id}",
         "GET /api/v1/uploads/{upload_id}/item",
+        # --- submitter consent routes ---
     }
 )
 

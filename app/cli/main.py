@@ -77,6 +77,54 @@ COMMANDS: dict[str, Lazy] = {
     "pins": Lazy(
         "app.cli.pins", "pins", "What this device trusts: pinned keys and colleagues.", True
     ),
+    "consent": Lazy(
+        "app.cli.consent",
+        "consent",
+        "A case's consent: show, record (interview), change or withdraw (rule C5).",
+        group=True,
+    ),
+    "persons": Lazy(
+        "app.cli.risk",
+        "persons",
+        "Persons of concern: pseudonymous codes on a case (rule C4).",
+        group=True,
+    ),
+    "risk": Lazy(
+        "app.cli.risk",
+        "risk",
+        "Reprisal risk: assess a case or a person, show the history (rules P1, P5).",
+        group=True,
+    ),
+    "incidents": Lazy(
+        "app.cli.incidents",
+        "incidents",
+        "Reprisal incidents: record one, list a case's (rule P3).",
+        group=True,
+    ),
+    "notifications": Lazy(
+        "app.cli.incidents",
+        "notifications",
+        "Your notifications (incidents on cases you hold).",
+        group=True,
+    ),
+    "follow-ups": Lazy(
+        "app.cli.followups",
+        "follow_ups",
+        "Follow-up contacts: schedule, list overdue, mark done (rule P4).",
+        group=True,
+    ),
+    "refs": Lazy(
+        "app.cli.references",
+        "refs",
+        "UN documents: the catalogue and a case's links (rule A2).",
+        group=True,
+    ),
+    "disclosures": Lazy(
+        "app.cli.disclosures",
+        "disclosures",
+        "Share or export a case: request, approve, release (rules C5, C6, P2).",
+        group=True,
+    ),
 }
 
 
