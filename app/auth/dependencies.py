@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor, Caller, Submitter
 from app.auth.policy import ANONYMOUS_ROUTES, SUBMITTER_ROUTES, roles_for
+from app.crypto.envelope import Keyring
 from app.db import Database, SessionDep
 from app.errors import NotFound, Unauthorized
 from app.staff.roles import Role
@@ -142,3 +143,12 @@ def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
         return actor
 
     return check
+
+
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+# The at-rest envelope keyring (risk levels, incidents, TOTP secrets).
+KeyringDep = Annotated[Keyring, Depends(_keyring)]

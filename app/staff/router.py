@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.auth import Authorised
-from app.crypto.envelope import Keyring
+from app.auth import Authorised, KeyringDep
 from app.db import SessionDep
 from app.encoding import b64url_encode
 from app.problems import problem
@@ -44,11 +43,6 @@ _404: Responses = {404: {"description": "No such object, or not visible to your 
 _409: Responses = {409: {"description": "Conflicts with the current state."}}
 
 
-def _keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
-
-
 def _throttle(request: Request) -> Throttle:
     throttle: Throttle = request.app.state.login_throttle
     return throttle
@@ -60,9 +54,6 @@ def _policy(request: Request) -> service.SessionPolicy:
         idle=dt.timedelta(minutes=settings.session_idle_minutes),
         lifetime=dt.timedelta(hours=settings.session_lifetime_hours),
     )
-
-
-KeyringDep = Annotated[Keyring, Depends(_keyring)]
 
 
 def _staff_read(member: StaffMember) -> StaffRead:
