@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         KeyFileError,
         KeyFileReason,
         KeyFormatError,
+        ManifestError,
         ReceiptError,
         RosterError,
         RosterReason,
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
         seal_item,
     )
     from app.crypto.keys import Kem, KemPrivateKey, KemPublicKey, SigningKey, VerifyKey
+    from app.crypto.manifests import sign_manifest, verify_manifest
     from app.crypto.padding import padme
     from app.crypto.receipts import Receipt, issue_receipt, verify_receipt
     from app.crypto.roster import Roster, RosterRecipient, sign_roster, verify_roster
@@ -127,6 +129,7 @@ __all__ = [
     "KeyFileReason",
     "KeyFormatError",
     "Keyring",
+    "ManifestError",
     "Receipt",
     "ReceiptError",
     "ReceiptSigningKey",
@@ -174,8 +177,10 @@ __all__ = [
     "seal_item",
     "sha256_hex",
     "sign_case_key_record",
+    "sign_manifest",
     "sign_roster",
     "verify_case_key_record",
+    "verify_manifest",
     "verify_receipt",
     "verify_roster",
 ]
@@ -220,6 +225,7 @@ _EXPORTS: dict[str, str] = {
     "KeyFileError": "errors",
     "KeyFileReason": "errors",
     "KeyFormatError": "errors",
+    "ManifestError": "errors",
     "ReceiptError": "errors",
     "RosterError": "errors",
     "RosterReason": "errors",
@@ -253,6 +259,8 @@ _EXPORTS: dict[str, str] = {
     "KemPublicKey": "keys",
     "SigningKey": "keys",
     "VerifyKey": "keys",
+    "sign_manifest": "manifests",
+    "verify_manifest": "manifests",
     "padme": "padding",
     "Receipt": "receipts",
     "issue_receipt": "receipts",

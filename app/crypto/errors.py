@@ -128,6 +128,10 @@ class ReceiptError(CryptoError):
     """A receipt is malformed, names another key, or its signature does not verify."""
 
 
+class ManifestError(CryptoError):
+    """A disclosure manifest is malformed, names another key, or does not verify."""
+
+
 class EnvelopeError(CryptoError):
     """An at-rest envelope is malformed, names an unknown key, or fails authentication."""
 
