@@ -60,11 +60,53 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
     "DELETE /api/v1/uploads/{upload_id}": CASE_READERS,
     "GET /api/v1/uploads/{upload_id}/item": CASE_READERS,
     # --- consent routes ---
+    "GET /api/v1/cases/{case_id}/consent": CASE_READERS,
+    "PUT /api/v1/cases/{case_id}/consent": CASE_READERS,
+    "PUT /api/v1/cases/{case_id}/items/{item_id}/consent": CASE_READERS,
+    "POST /api/v1/cases/{case_id}/consent/withdrawal": CASE_READERS,
     # --- risk routes ---
+    # Persons of concern and risk: investigators holding the case (objects in the
+    # queries); coordinators read persons met without a case (they plan meetings).
+    "POST /api/v1/cases/{case_id}/persons": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/persons": INVESTIGATOR,
+    "GET /api/v1/persons/{person_id}": frozenset({Role.coordinator, Role.investigator}),
+    "PUT /api/v1/cases/{case_id}/risk": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/risk": INVESTIGATOR,
+    "PUT /api/v1/persons/{person_id}/risk": INVESTIGATOR,
+    "GET /api/v1/persons/{person_id}/risk": frozenset({Role.coordinator, Role.investigator}),
     # --- incidents routes ---
+    # Incidents: investigators holding the case. Notifications: every staff member,
+    # their own only (the query).
+    "POST /api/v1/cases/{case_id}/incidents": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/incidents": INVESTIGATOR,
+    "GET /api/v1/incidents/{incident_id}": INVESTIGATOR,
+    "GET /api/v1/notifications": ALL_ROLES,
+    "POST /api/v1/notifications/{notification_id}/read": ALL_ROLES,
     # --- followups routes ---
+    # Follow-ups: whoever may see the person (investigators; coordinators for persons
+    # met without a case). Only investigators record a contact.
+    "POST /api/v1/persons/{person_id}/contacts": INVESTIGATOR,
+    "GET /api/v1/follow-ups": frozenset({Role.coordinator, Role.investigator}),
+    "POST /api/v1/follow-ups/{follow_up_id}/done": frozenset({Role.coordinator, Role.investigator}),
+    "POST /api/v1/follow-ups/{follow_up_id}/cancel": frozenset(
+        {Role.coordinator, Role.investigator}
+    ),
     # --- references routes ---
+    # The UN documents catalogue (rule A2); a case's links, for cases held (queries).
+    "POST /api/v1/references": INVESTIGATOR,
+    "GET /api/v1/references": INVESTIGATOR,
+    "GET /api/v1/references/{document_id}": INVESTIGATOR,
+    "POST /api/v1/cases/{case_id}/references": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/references": INVESTIGATOR,
+    "DELETE /api/v1/cases/{case_id}/references/{document_id}": INVESTIGATOR,
     # --- disclosures routes ---
+    "POST /api/v1/cases/{case_id}/disclosures": INVESTIGATOR,
+    "GET /api/v1/cases/{case_id}/disclosures": INVESTIGATOR,
+    "GET /api/v1/disclosures/{disclosure_id}": INVESTIGATOR,
+    "POST /api/v1/disclosures/{disclosure_id}/approvals": INVESTIGATOR,
+    "POST /api/v1/disclosures/{disclosure_id}/release": INVESTIGATOR,
+    "GET /api/v1/disclosures/{disclosure_id}/manifest": INVESTIGATOR,
+    "POST /api/v1/disclosures/{disclosure_id}/cancel": INVESTIGATOR,
     "GET /api/v1/audit": frozenset({Role.auditor}),
     "GET /api/v1/audit/verify": frozenset({Role.auditor}),
     "GET /api/v1/audit/head": frozenset({Role.auditor}),
@@ -103,6 +145,10 @@ SUBMITTER_ROUTES: Final = frozenset(
         "DELETE /api/v1/uploads/{upload_id}",
         "GET /api/v1/uploads/{upload_id}/item",
         # --- submitter consent routes ---
+        "GET /api/v1/cases/{case_id}/consent",
+        "PUT /api/v1/cases/{case_id}/consent",
+        "PUT /api/v1/cases/{case_id}/items/{item_id}/consent",
+        "POST /api/v1/cases/{case_id}/consent/withdrawal",
     }
 )
 

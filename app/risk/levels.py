@@ -62,6 +62,42 @@ FACTOR_DESCRIPTIONS: Final[dict[RiskFactor, str]] = {
     RiskFactor.no_protection_network: "no organisation, lawyer or embassy able to help",
 }
 
+
+class Mitigation(StrEnum):
+    """What the mission does to lower a person's exposure (rule P2: high or critical
+    needs at least one recorded before a meeting). A code, never a plan's details: those
+    belong in an encrypted note item."""
+
+    meet_outside_country = "meet-outside-country"
+    un_premises_only = "un-premises-only"
+    secure_channel = "secure-channel"
+    no_photography = "no-photography"
+    anonymised_record = "anonymised-record"
+    no_official_contact = "no-official-contact"
+    trusted_contact = "trusted-contact"
+    legal_support = "legal-support"
+    relocation_support = "relocation-support"
+    psychosocial_support = "psychosocial-support"
+    follow_up_contact = "follow-up-contact"
+    family_check_in = "family-check-in"
+
+
+MITIGATION_DESCRIPTIONS: Final[dict[Mitigation, str]] = {
+    Mitigation.meet_outside_country: "meet only outside the country concerned",
+    Mitigation.un_premises_only: "meet only on UN premises",
+    Mitigation.secure_channel: "contact only over an agreed secure channel",
+    Mitigation.no_photography: "no photographs or recordings of the person or the meeting",
+    Mitigation.anonymised_record: "the person appears in reports only anonymised",
+    Mitigation.no_official_contact: "the person is never named or described to officials "
+    "(no access requests or lists naming them)",
+    Mitigation.trusted_contact: "a trusted contact agreed with the person checks on them",
+    Mitigation.legal_support: "a lawyer or legal aid organisation is ready to act",
+    Mitigation.relocation_support: "help to move to safety is arranged if needed",
+    Mitigation.psychosocial_support: "psychosocial support is offered",
+    Mitigation.follow_up_contact: "follow-up contacts are kept after the meeting",
+    Mitigation.family_check_in: "the person's family in the country is checked on",
+}
+
 SCORES: Final = range(1, 6)
 """Likelihood and impact are each scored 1 (rare / minor) to 5 (almost certain / severe)."""
 

@@ -34,7 +34,11 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("identifier", sa.String(length=80), nullable=False),
+        sa.Column(
+            "identifier",
+            sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("title", sa.String(length=300), nullable=True),
         sa.Column("issued_on", sa.Date(), nullable=True),
         sa.Column("added_by", sa.Uuid(), nullable=False),
@@ -110,6 +114,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.Uuid(), nullable=False),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("released_by", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_disclosures_case_id_cases"), ondelete="CASCADE"
         ),

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from app.risk.levels import FACTOR_DESCRIPTIONS, RiskFactor, RiskLevel, at_least, risk_level
+from app.risk.levels import (
+    FACTOR_DESCRIPTIONS,
+    MITIGATION_DESCRIPTIONS,
+    Mitigation,
+    RiskFactor,
+    RiskLevel,
+    at_least,
+    risk_level,
+)
 
 L, M, H, C = RiskLevel.low, RiskLevel.medium, RiskLevel.high, RiskLevel.critical
 
@@ -50,3 +61,24 @@ def test_an_incident_raises_a_level_to_at_least_high_and_never_lowers_one() -> N
 def test_every_factor_is_described() -> None:
     assert set(FACTOR_DESCRIPTIONS) == set(RiskFactor)
     assert all(FACTOR_DESCRIPTIONS.values())
+
+
+def test_every_mitigation_is_described() -> None:
+    assert set(MITIGATION_DESCRIPTIONS) == set(Mitigation)
+    assert all(MITIGATION_DESCRIPTIONS.values())
+
+
+def test_codes_are_lower_case_words_joined_by_hyphens() -> None:
+    for member in [*RiskFactor, *Mitigation]:
+        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", member.value), member
+
+
+def test_the_factor_and_mitigation_tables_are_documented() -> None:
+    """docs/risk.md lists every code with the same words the service uses."""
+    text = (Path(__file__).parents[2] / "docs" / "risk.md").read_text()
+    described: dict[str, str] = {
+        **{factor.value: words for factor, words in FACTOR_DESCRIPTIONS.items()},
+        **{measure.value: words for measure, words in MITIGATION_DESCRIPTIONS.items()},
+    }
+    for code, words in described.items():
+        assert f"| `{code}` | {words} |" in text, code
