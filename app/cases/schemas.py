@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field
 
 from app.cases.models import Case, CaseStatus, Grant
+from app.consent.fields import Language, NoticeVersion, PartnerName
+from app.consent.models import ConsentGiver, ConsentMethod, GiverReason
 from app.encoding import b64url_encode
 from app.staff.schemas import Base64Bytes, Input
 
@@ -67,6 +69,14 @@ class CaseCreate(Input):
     login_verifier: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     grants: list[GrantIn] = Field(min_length=1, max_length=MAX_GRANTS)
     consent: list[ConsentScope] = Field(default_factory=list, max_length=len(ConsentScope))
+    # Who gave that consent, how, in which language, after which notice (rule C5); the
+    # defaults are a witness's own online form. See docs/consent.md.
+    consent_given_by: ConsentGiver = ConsentGiver.person
+    consent_giver_reason: GiverReason | None = None
+    consent_method: ConsentMethod = ConsentMethod.online_form
+    consent_language: Language = "und"
+    consent_notice_version: NoticeVersion | None = None
+    consent_partner_name: PartnerName | None = None
 
 
 class CaseUpdate(Input):

@@ -30,6 +30,7 @@ from app.cases.schemas import (
     GrantIn,
     consent_text,
 )
+from app.consent import service as consent_service
 from app.crypto import (
     CanonicalJsonError,
     CaseKeyRecord,
@@ -200,6 +201,16 @@ async def create_case(
     given = _grants_by_key(body.grants)
     _check_cover(given, expected, case_key.kem)
     staff_by_key = {r.kem_public_key.id: r.staff_id for r in roster.recipients}
+    consent = consent_service.creation_consent(
+        caller,
+        scopes=body.consent,
+        partner_name=body.consent_partner_name,
+        given_by=body.consent_given_by,
+        giver_reason=body.consent_giver_reason,
+        method=body.consent_method,
+        language=body.consent_language,
+        notice_version=body.consent_notice_version,
+    )
 
     day = now.date()
     case = Case(
@@ -267,6 +278,7 @@ async def create_case(
             object_id=case.id,
             details=details,
         )
+    await consent_service.record_first(session, caller, case, consent, day=day)
     return case, True
 
 

@@ -170,6 +170,36 @@ def _consent(text: str | None) -> list[str]:
     return sorted(set(given), key=CONSENT_SCOPES.index)
 
 
+def _consent_details(
+    partner: str | None,
+    language: str | None,
+    notice_version: str | None,
+    given_by: str | None,
+    giver_reason: str | None,
+) -> dict[str, str]:
+    """Who gives consent at submission, and how (rule C5); checked before anything is
+    sent, as the service checks it."""
+    if given_by not in (None, "person", "family", "legal_representative"):
+        fail("--given-by is person, family or legal_representative")
+    if giver_reason not in (None, "detained", "disappeared"):
+        fail("--giver-reason is detained or disappeared")
+    if given_by in (None, "person") and giver_reason is not None:
+        fail("--giver-reason is for consent given by family or a legal representative")
+    if given_by not in (None, "person") and giver_reason is None:
+        fail(
+            "family or a legal representative may give consent only when the person is "
+            "detained or disappeared: give --giver-reason (C5)"
+        )
+    found = {
+        "consent_partner_name": partner.strip() if partner else None,
+        "consent_language": language,
+        "consent_notice_version": notice_version,
+        "consent_given_by": given_by,
+        "consent_giver_reason": giver_reason,
+    }
+    return {name: value for name, value in found.items() if value}
+
+
 def journal_tag(secrets: CodenameSecrets, source: Source) -> str:
     """A keyed hash naming a source for this codename only (see ``app.cli.transfer``)."""
     if source.data is not None:
@@ -395,6 +425,7 @@ def _create_case(
     roster: Roster,
     secrets: CodenameSecrets,
     consent: list[str],
+    details: dict[str, str] | None = None,
 ) -> VerifiedCase:
     case_id = uuid.uuid4()
     case_key = new_case_key()
@@ -425,6 +456,7 @@ def _create_case(
         "login_verifier": secrets.login_verifier,
         "grants": grants,
         "consent": consent,
+        **(details or {}),
     }
     response = api.request(
         "POST",
@@ -500,6 +532,29 @@ def submit(
         str | None,
         typer.Option("--consent", help=f"comma-separated scopes: {', '.join(CONSENT_SCOPES)}"),
     ] = None,
+    consent_partner: Annotated[
+        str | None,
+        typer.Option("--consent-partner", help="the partner's name, with share_partner"),
+    ] = None,
+    consent_language: Annotated[
+        str | None,
+        typer.Option("--consent-language", help="the language consent is given in (en, ug)"),
+    ] = None,
+    notice_version: Annotated[
+        str | None,
+        typer.Option("--notice-version", help="the version of the notice you were shown"),
+    ] = None,
+    given_by: Annotated[
+        str | None,
+        typer.Option(
+            "--given-by",
+            help="family or legal_representative, giving consent for a person who is "
+            "detained or disappeared [default: the person]",
+        ),
+    ] = None,
+    giver_reason: Annotated[
+        str | None, typer.Option("--giver-reason", help="detained or disappeared")
+    ] = None,
 ) -> None:
     """Send a testimony and files, end to end encrypted, to a new case (or --existing)."""
     codename = read_codename() if existing else None
@@ -509,9 +564,17 @@ def submit(
         sources.insert(0, testimony)
     if not sources and not existing:
         fail("nothing to send: give --text FILE, --text-stdin, or files")
-    if existing and consent:
-        fail("--consent is given when a case is opened, not with --existing")
+    details = _consent_details(
+        consent_partner, consent_language, notice_version, given_by, giver_reason
+    )
+    if existing and (consent or details):
+        fail(
+            "consent is given when a case is opened, not with --existing: change it with "
+            "`intake consent change`"
+        )
     scopes = _consent(consent)
+    if ("share_partner" in scopes) != ("consent_partner_name" in details):
+        fail("share_partner and --consent-partner NAME go together (C5)")
 
     pins = Pins.load()
     api = Api.public(server)
@@ -539,11 +602,11 @@ def submit(
     _interrupt_on_terminate()
     # Until the case is opened the codename leads nowhere, so a failure here hides it.
     try:
-        case = _create_case(api, facts, roster, secrets, scopes)
+        case = _create_case(api, facts, roster, secrets, scopes, details)
     except RosterChanged:
         roster = verified_roster(api, facts, fingerprint, pins)
         try:
-            case = _create_case(api, facts, roster, secrets, scopes)
+            case = _create_case(api, facts, roster, secrets, scopes, details)
         except RosterChanged:
             fail("the roster keeps changing; try again in a minute")
     sender = Sender(api, facts, case, secrets.signing_key, journal)

@@ -5,15 +5,22 @@ signing key and a reply key, exactly what a codename yields."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import secrets
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
+from app.config import Settings
 from app.crypto import (
     CaseKeyPair,
     ItemKind,
@@ -29,8 +36,12 @@ from app.crypto import (
 )
 from app.db import Database
 from app.encoding import b64url_encode
+from app.keystore import ServiceKeys
+from app.main import create_app
+from app.migrate import upgrade
 from app.staff.models import StaffKey
 from app.staff.roles import Role
+from tests.databases import scratch_postgres
 from tests.factories import Person, make_person
 
 API = "/api/v1"
@@ -320,11 +331,6 @@ async def start_upload(
 
 # --- A live deployment: a real `intake server` process on its own database. ----------
 
-from collections.abc import AsyncIterator  # noqa: E402 - appended section
-from contextlib import AsyncExitStack, asynccontextmanager  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
 
 @dataclass
 class LiveDeployment:
@@ -376,3 +382,27 @@ async def live_deployment(workdir: Path, backend: str, **env: str) -> AsyncItera
             db,
             SimpleNamespace(state=SimpleNamespace(keyring=keyring)),
         )
+
+
+@asynccontextmanager
+async def committing_app(
+    tmp_path: Path, service_keys: ServiceKeys
+) -> AsyncIterator[tuple[FastAPI, Database, httpx.AsyncClient]]:
+    """An app on a scratch PostgreSQL database of its own, whose requests really commit
+    on connections of their own: for tests of row locks between concurrent requests."""
+    async with scratch_postgres() as url:
+        await asyncio.to_thread(upgrade, url)
+        database = Database.from_url(url)
+        settings = Settings(
+            database_url=SecretStr(url), blob_dir=tmp_path / "blobs", keys_dir=tmp_path / "keys"
+        )
+        app = create_app(settings, database=database, keys=service_keys)
+        try:
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://intake.test"
+                ) as client:
+                    yield app, database, client
+        finally:
+            await database.dispose()
