@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/intake.db"
+MAX_FOLLOW_UP_DAYS = 3650
+MAX_FOLLOW_UPS = 10
 
 # Plain driver names people type, mapped to the async drivers the service runs on.
 _ASYNC_DRIVERS = {
@@ -63,6 +67,11 @@ class Settings(BaseSettings):
         default=None,
         description="the roster key's fingerprint; unset: the first published roster pins it",
     )
+    follow_up_days: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(7, 30, 90),
+        description="days after a contact when follow-ups fall due (rule P4): a "
+        "comma-separated list, strictly increasing, each 1-3650, at most 10",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -84,6 +93,27 @@ class Settings(BaseSettings):
         if level not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
         return level
+
+    @field_validator("follow_up_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",")]
+            if not all(part.isascii() and part.isdigit() for part in parts):
+                raise ValueError("follow_up_days is a comma-separated list of days, e.g. 7,30,90")
+            return tuple(int(part) for part in parts)
+        return value
+
+    @field_validator("follow_up_days")
+    @classmethod
+    def _valid_days(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not 1 <= len(value) <= MAX_FOLLOW_UPS:
+            raise ValueError(f"follow_up_days lists 1 to {MAX_FOLLOW_UPS} days")
+        if any(not 1 <= days <= MAX_FOLLOW_UP_DAYS for days in value):
+            raise ValueError(f"follow_up_days are each 1 to {MAX_FOLLOW_UP_DAYS} days")
+        if any(later <= earlier for earlier, later in pairwise(value)):
+            raise ValueError("follow_up_days must be strictly increasing, e.g. 7,30,90")
+        return value
 
     @property
     def host(self) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, Date, ForeignKey, Index, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, UtcDateTime
 
 
 class Incident(Base):
@@ -52,5 +52,6 @@ class Notification(Base):
     )
     object_id: Mapped[str | None] = mapped_column(String(36), default=None)
     person_code: Mapped[str | None] = mapped_column(String(16), default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # UTC on both databases (SQLite drops the zone): staff times, not a submitter's.
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
