@@ -16,7 +16,8 @@ its issuer uses, so a catalogue never holds a reference nobody can look up.
   ``A/HRC/WGAD/2019/33``, ``A/77/225``.
 
 Identifiers are compared in their canonical spelling (upper case, single spaces); the
-refusal names the pattern expected.
+refusal names the pattern expected. The patterns are ASCII-only: ``\\d`` alone would take
+any script's digits, and ``CHN ١٣/2018`` is not a symbol anyone issued.
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ _ADDENDUM = r"(?:/ADD\.[1-9]\d?)?"
 
 PATTERNS: Final[dict[ReferenceKind, _Pattern]] = {
     ReferenceKind.communication: _Pattern(
-        re.compile(rf"(?:(?:UA|AL|JUA|JAL|OL|JOL) )?[A-Z]{{3}} [1-9]\d{{0,2}}/{_YEAR}"),
+        re.compile(rf"(?:(?:UA|AL|JUA|JAL|OL|JOL) )?[A-Z]{{3}} [1-9]\d{{0,2}}/{_YEAR}", re.ASCII),
         "[UA|AL|JUA|JAL|OL|JOL ]CCC N/YYYY, e.g. 'CHN 13/2018' or 'AL CHN 4/2021'",
     ),
     ReferenceKind.treaty_body: _Pattern(
         re.compile(
             rf"(?:(?:CERD|CAT|CCPR|CEDAW|CRC|CRPD|CED|CMW)/C|E/C\.12)/{_STATE}"
-            rf"/(?:CO|QPR|LOI)/{_CYCLE}{_ADDENDUM}"
+            rf"/(?:CO|QPR|LOI)/{_CYCLE}{_ADDENDUM}",
+            re.ASCII,
         ),
         "COMMITTEE/C/STATE/CO|QPR|LOI/CYCLE[/Add.N], e.g. 'CERD/C/CHN/CO/14-17' or "
         "'E/C.12/CHN/CO/3'",
@@ -64,21 +66,68 @@ PATTERNS: Final[dict[ReferenceKind, _Pattern]] = {
         re.compile(
             rf"A/HRC/[1-9]\d?/[1-9]\d{{0,2}}{_ADDENDUM}"
             rf"|A/HRC/WGAD/{_YEAR}/[1-9]\d{{0,2}}"
-            rf"|A/[1-9]\d/[1-9]\d{{0,3}}{_ADDENDUM}"
+            rf"|A/[1-9]\d/[1-9]\d{{0,3}}{_ADDENDUM}",
+            re.ASCII,
         ),
         "A/HRC/SESSION/N[/Add.N], A/HRC/WGAD/YYYY/N or A/SESSION/N, e.g. 'A/HRC/51/47'",
     ),
 }
 
 
+MAX_LENGTH: Final = 64
+"""No identifier of any kind is longer; longer text is refused before any pattern runs."""
+
+
+def _spelled(text: str) -> str:
+    return " ".join(text.split()).upper()
+
+
+def _echo(text: str) -> str:
+    """What a refusal quotes of the text given: at most 64 characters, control and
+    format characters shown as U+FFFD (the refusal reaches terminals and logs)."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text[:MAX_LENGTH])
+
+
 def canonical_reference(kind: ReferenceKind, text: str) -> str:
     """``text`` in its canonical spelling if it is an identifier of ``kind``; otherwise a
     refusal (400) that names the pattern expected."""
-    spelled = " ".join(text.split()).upper()
+    spelled = _spelled(text)
     pattern = PATTERNS[kind]
-    if len(spelled) > 64 or not pattern.regex.fullmatch(spelled):
+    if len(spelled) > MAX_LENGTH or not pattern.regex.fullmatch(spelled):
         raise BadRequest(
-            f"'{text[:64]}' is not a {kind.value} reference: expected {pattern.shape}.",
+            f"'{_echo(text)}' is not a {kind.value} reference: expected {pattern.shape}.",
             code="reference",
         )
     return spelled.replace("/ADD.", "/Add.")
+
+
+def kind_of(text: str) -> ReferenceKind | None:
+    """The kind whose pattern ``text`` matches, if any. The patterns are disjoint (a
+    communication has spaces, a treaty-body symbol starts with a committee, a report
+    with ``A/``), so an identifier has one kind at most."""
+    spelled = _spelled(text)
+    if len(spelled) > MAX_LENGTH:
+        return None
+    for kind, pattern in PATTERNS.items():
+        if pattern.regex.fullmatch(spelled):
+            return kind
+    return None
+
+
+def reference_kind(text: str) -> ReferenceKind:
+    """The kind of ``text`` (see ``kind_of``), or a refusal (400) naming every pattern."""
+    kind = kind_of(text)
+    if kind is None:
+        shapes = "; ".join(f"{each.value}: {pattern.shape}" for each, pattern in PATTERNS.items())
+        raise BadRequest(
+            f"'{_echo(text)}' is not a UN reference: expected {shapes}.", code="reference"
+        )
+    return kind
+
+
+def search_prefix(text: str) -> str:
+    """A search text spelled as identifiers are (upper case, runs of white space as one
+    space, leading space dropped) but left open at its end: ``al chn `` stays
+    ``AL CHN `` and does not find ``ALB 3/2020``. Still upper case throughout: the
+    addendum marker ``Add.`` is matched case-insensitively by the search itself."""
+    return re.sub(r"\s+", " ", text).lstrip().upper()

@@ -26,7 +26,11 @@ class UnDocument(Base):
             values_callable=lambda kinds: [kind.value for kind in kinds],
         )
     )
-    identifier: Mapped[str] = mapped_column(String(80), unique=True)  # canonical spelling
+    # Canonical spelling; compared byte by byte on PostgreSQL too (collation "C"), so the
+    # unique index serves prefix searches as ranges and orders as SQLite's does.
+    identifier: Mapped[str] = mapped_column(
+        String(80).with_variant(String(80, collation="C"), "postgresql"), unique=True
+    )
     title: Mapped[str | None] = mapped_column(String(300), default=None)
     issued_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     added_by: Mapped[uuid.UUID] = mapped_column(Uuid)
