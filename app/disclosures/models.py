@@ -63,6 +63,7 @@ class Disclosure(Base):
     requested_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    released_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
 
 
 class DisclosureApproval(Base):
