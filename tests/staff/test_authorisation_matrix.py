@@ -30,9 +30,15 @@ from app.config import Settings
 from app.crypto import ItemKind, new_case_key, sign_case_key_record
 from app.crypto.keys import KemPrivateKey, SigningKey
 from app.db import Database
+from app.disclosures.models import Disclosure, DisclosureKind, DisclosurePurpose, DisclosureStatus
 from app.encoding import b64url_encode
+from app.followups.models import FollowUp, FollowUpOrigin
+from app.incidents.models import Notification
 from app.keystore import ServiceKeys
 from app.main import create_app
+from app.persons.models import Person as PersonOfConcern
+from app.references.identifiers import ReferenceKind
+from app.references.models import CaseReference, UnDocument
 from app.staff.roles import Role
 from app.staff.service import invite
 from tests.factories import Person, make_person
@@ -57,7 +63,16 @@ from tests.intake.support import (
 
 OWN, OTHER = "own", "other's"
 TUS = {"tus-resumable": "1.0.0"}
-OBJECT_PARAMETERS = ("{case_id}", "{item_id}", "{upload_id}")
+OBJECT_PARAMETERS = (
+    "{case_id}",
+    "{item_id}",
+    "{upload_id}",
+    "{person_id}",
+    "{incident_id}",
+    "{follow_up_id}",
+    "{disclosure_id}",
+    "{notification_id}",
+)
 
 
 @pytest.fixture(scope="module")
@@ -329,6 +344,146 @@ def new_case_body(world: World) -> dict[str, object]:
     return case_body(world.current).body
 
 
+async def un_document(db: Database, world: World | None) -> uuid.UUID:
+    """A UN document in the catalogue, linked to the world's case when there is one."""
+    today = dt.datetime.now(dt.UTC).date()
+    document = UnDocument(
+        id=uuid.uuid4(),
+        kind=ReferenceKind.communication,
+        identifier="CHN 1/2020",
+        added_by=uuid.uuid4(),
+        added_on=today,
+    )
+    async with db.sessionmaker() as session, session.begin():
+        session.add(document)
+        await session.flush()
+        if world is not None:
+            session.add(
+                CaseReference(
+                    case_id=world.case.id,
+                    document_id=document.id,
+                    linked_by=world.holders[0].id,
+                    linked_on=today,
+                )
+            )
+    return document.id
+
+
+TODAY = dt.datetime.now(dt.UTC).date()
+ASSESSMENT = {
+    "factors": ["in-country"],
+    "likelihood": 2,
+    "impact": 2,
+    "mitigation": [],
+    "review_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+}
+
+
+async def person_for(db: Database, world: World, *, caseless: bool) -> uuid.UUID:
+    """A person of concern: on the world's case, or on no case."""
+    person = PersonOfConcern(
+        id=uuid.uuid4(),
+        code=f"P-{uuid.uuid4().hex[:4].upper()}-{uuid.uuid4().hex[:4].upper()}",
+        case_id=None if caseless else world.case.id,
+        created_by=world.holders[0].id,
+        created_on=TODAY,
+    )
+    async with db.sessionmaker() as session, session.begin():
+        session.add(person)
+    return person.id
+
+
+async def incident_for(client: httpx.AsyncClient, world: World, person_id: uuid.UUID) -> str:
+    """A reprisal incident on the world's case, recorded by a holder."""
+    response = await client.post(
+        f"{API}/cases/{world.case.id}/incidents",
+        json=incident_body(person_id),
+        headers=world.holders[0].headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def incident_body(person_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "person_id": str(person_id),
+        "un_body": "special_procedures",
+        "engagement": "met_mission",
+        "occurred_on": TODAY.isoformat(),
+        "types": ["surveillance"],
+        "perpetrator": "state_security",
+    }
+
+
+async def follow_up_for(db: Database, world: World, person_id: uuid.UUID) -> uuid.UUID:
+    row = FollowUp(
+        id=uuid.uuid4(),
+        person_id=person_id,
+        origin=FollowUpOrigin.contact,
+        contact_on=TODAY,
+        offset_days=7,
+        due_on=TODAY + dt.timedelta(days=7),
+        created_by=world.holders[0].id,
+    )
+    async with db.sessionmaker() as session, session.begin():
+        session.add(row)
+    return row.id
+
+
+async def disclosure_for(db: Database, world: World) -> uuid.UUID:
+    row = Disclosure(
+        id=uuid.uuid4(),
+        case_id=world.case.id,
+        kind=DisclosureKind.share,
+        purpose=DisclosurePurpose.reporting,
+        item_ids=json.dumps([str(world.item_id)]),
+        status=DisclosureStatus.approved,
+        requested_by=world.holders[0].id,
+        requested_at=dt.datetime.now(dt.UTC),
+    )
+    async with db.sessionmaker() as session, session.begin():
+        session.add(row)
+    return row.id
+
+
+async def notification_for(db: Database, target: Target) -> uuid.UUID:
+    """A notification in the target's own list (the actor's, for "own")."""
+    row = Notification(
+        id=uuid.uuid4(),
+        staff_id=target.person.id,
+        kind="incident.recorded",
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    async with db.sessionmaker() as session, session.begin():
+        session.add(row)
+    return row.id
+
+
+async def protection_objects(
+    path: str, target: Target, world: World, client: httpx.AsyncClient, db: Database
+) -> tuple[str, uuid.UUID | None]:
+    """``path`` with its person, incident, follow-up, disclosure and notification made
+    real; and the person, for bodies that name one."""
+    person_id: uuid.UUID | None = None
+    if "{person_id}" in path or "{follow_up_id}" in path or "/incidents" in path:
+        # A coordinator's "own" persons are those met without a case; an incident is
+        # always recorded on the person's case.
+        caseless = target.person.role is Role.coordinator and "/incidents" not in path
+        person_id = await person_for(db, world, caseless=caseless)
+        path = path.replace("{person_id}", str(person_id))
+    if "{incident_id}" in path:
+        assert person_id is not None
+        path = path.replace("{incident_id}", await incident_for(client, world, person_id))
+    if "{follow_up_id}" in path:
+        assert person_id is not None
+        path = path.replace("{follow_up_id}", str(await follow_up_for(db, world, person_id)))
+    if "{disclosure_id}" in path:
+        path = path.replace("{disclosure_id}", str(await disclosure_for(db, world)))
+    if "{notification_id}" in path:
+        path = path.replace("{notification_id}", str(await notification_for(db, target)))
+    return path, person_id
+
+
 @dataclass
 class Call:
     method: str
@@ -339,11 +494,18 @@ class Call:
 
 
 async def call_for(
-    route: str, target: Target, world: World | None, app: FastAPI, db: Database
+    route: str,
+    target: Target,
+    world: World | None,
+    app: FastAPI,
+    db: Database,
+    client: httpx.AsyncClient,
 ) -> Call:
     """A plausible, well-formed request for ``route`` about ``target`` / ``world``."""
     method, path = route.split(" ", 1)
+    person_id: uuid.UUID | None = None
     if world is not None:
+        path, person_id = await protection_objects(path, target, world, client, db)
         path = path.replace("{case_id}", str(world.case.id))
         path = path.replace("{item_id}", str(world.item_id))
         path = path.replace("{upload_id}", str(world.upload_id))
@@ -352,6 +514,8 @@ async def call_for(
     else:  # no objects needed (the request must not get that far): ids of nothing
         for part in OBJECT_PARAMETERS:
             path = path.replace(part, str(uuid.uuid4()))
+    if "{document_id}" in path:
+        path = path.replace("{document_id}", str(await un_document(db, world)))
     path = path.replace("{staff_id}", str(target.person.id))
     path = path.replace("{key_id}", str(target.key_id))
     path = path.replace("{invitation_id}", str(target.invitation_id))
@@ -362,8 +526,12 @@ async def call_for(
         call.json = key_body()
     elif route.endswith("/confirm"):
         call.json = {"kem_fingerprint": "0000 0000 0000 0000"}
+    elif route == f"POST {API}/references":
+        call.json = {"kind": "communication", "identifier": "CHN 13/2018"}
     elif world is None:
         pass
+    elif route == f"POST {API}/cases/{{case_id}}/references":
+        call.json = {"identifier": "CHN 13/2018"}
     elif route == f"POST {API}/cases":
         call.json = new_case_body(world)
     elif route == f"PATCH {API}/cases/{{case_id}}":
@@ -372,6 +540,17 @@ async def call_for(
         call.json = grant_body(world, await make_keyholder(app, db))
     elif route == f"POST {API}/cases/{{case_id}}/epochs":
         call.json = epoch_body(world)
+    elif route.endswith("/risk") and method == "PUT":
+        call.json = ASSESSMENT
+    elif route == f"POST {API}/cases/{{case_id}}/incidents":
+        assert person_id is not None
+        call.json = incident_body(person_id)
+    elif route == f"POST {API}/cases/{{case_id}}/disclosures":
+        call.json = {"kind": "share", "purpose": "reporting"}
+    elif route.endswith(("/persons", "/contacts", "/withdrawal")) and method == "POST":
+        call.json = {}
+    elif route.startswith(f"PUT {API}/cases/") and route.endswith("/consent"):
+        call.json = {"scopes": ["store"]}  # an investigator is told to name the method: 400
     elif route == f"POST {API}/cases/{{case_id}}/items":
         _, call.content = item_bytes(world.case, b"and then", kind=world.writer_kind)
         call.headers = {"content-type": "application/octet-stream"}
@@ -436,7 +615,7 @@ async def test_route_role_object(
         if is_object_route(route) or route == f"POST {API}/cases"
         else None
     )
-    call = await call_for(route, target, world, app, db)
+    call = await call_for(route, target, world, app, db, client)
 
     response = await send(client, call, actor.headers)
 
@@ -453,7 +632,7 @@ async def test_route_needs_a_session(
 ) -> None:
     skip_unless_served(route)
     target = await make_target(app, db, client)
-    call = await call_for(route, target, None, app, db)
+    call = await call_for(route, target, None, app, db, client)
 
     response = await send(client, call, None)
 
@@ -503,7 +682,7 @@ async def test_submitter_reaches_only_their_own_case(
     skip_unless_served(route)
     headers, world = await submitter_world(app, db, client, whose)
     target = await make_target(app, db, client)
-    call = await call_for(route, target, world, app, db)
+    call = await call_for(route, target, world, app, db, client)
 
     response = await send(client, call, headers)
 
