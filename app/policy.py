@@ -10,6 +10,11 @@ changes take it too), so a withdrawal and a disclosure cannot pass each other.
 
 Order of the checks, so the answer names the most basic rule that fails: consent (C5),
 identity apart (C6), a current assessment (P5), then what the risk level demands (P2).
+
+A second approval stands only as it was given: by an active investigator who still
+holds the case, under the consent as it is now (no consent record written since) and
+under the same assessments (none recorded since, for the case or a person on it).
+Anything else is weighed as if that approval had never been given.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import Case
 from app.cases.schemas import ConsentScope
+from app.consent.repository import last_seq
 from app.consent.service import ConsentState, current_consent
-from app.crypto import ItemKind
+from app.crypto import ItemKind, sha256_hex
 from app.crypto.envelope import Keyring
 from app.disclosures.models import DisclosureKind, DisclosurePurpose
 from app.errors import PolicyViolation
@@ -57,6 +63,19 @@ class DisclosedItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Approval:
+    """A second investigator's approval, with what it was given under."""
+
+    staff_id: uuid.UUID
+    consent_seq: int
+    """The case's newest consent record when it was given."""
+    risk_state: str
+    """``Verdict.risk_state`` when it was given."""
+    holds: bool
+    """The approver is an active investigator who holds the case now."""
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """What a disclosure needs that it may not have yet."""
 
@@ -64,6 +83,13 @@ class Verdict:
     """The highest current level of the case and its persons."""
     approval_needed: tuple[str, ...]
     """The rules that call for a second investigator's approval ("C6", "P2")."""
+    consent_seq: int
+    """The case's newest consent record (0: none): what an approval now is given under."""
+    risk_state: str
+    """A digest of which assessments are current for the case and its persons (their
+    ids, nothing of their content): any new assessment changes it."""
+    approved_by: frozenset[uuid.UUID]
+    """The approvals that stand now (see ``Approval``), never the requester's."""
 
 
 async def assert_may_schedule(
@@ -99,7 +125,8 @@ async def assert_may_share(
     items: Sequence[DisclosedItem],
     partner_name: str | None,
     requested_by: uuid.UUID,
-    approvers: Collection[uuid.UUID],
+    requester_holds: bool,
+    approvals: Collection[Approval],
     today: dt.date,
     final: bool,
 ) -> Verdict:
@@ -113,7 +140,8 @@ async def assert_may_share(
         items=items,
         partner_name=partner_name,
         requested_by=requested_by,
-        approvers=approvers,
+        requester_holds=requester_holds,
+        approvals=approvals,
         today=today,
         final=final,
     )
@@ -128,7 +156,8 @@ async def assert_may_export(
     items: Sequence[DisclosedItem],
     partner_name: str | None,
     requested_by: uuid.UUID,
-    approvers: Collection[uuid.UUID],
+    requester_holds: bool,
+    approvals: Collection[Approval],
     today: dt.date,
     final: bool,
 ) -> Verdict:
@@ -143,7 +172,8 @@ async def assert_may_export(
         items=items,
         partner_name=partner_name,
         requested_by=requested_by,
-        approvers=approvers,
+        requester_holds=requester_holds,
+        approvals=approvals,
         today=today,
         final=final,
     )
@@ -159,7 +189,8 @@ async def assert_may_disclose(
     items: Sequence[DisclosedItem],
     partner_name: str | None,
     requested_by: uuid.UUID,
-    approvers: Collection[uuid.UUID],
+    requester_holds: bool,
+    approvals: Collection[Approval],
     today: dt.date,
     final: bool,
 ) -> Verdict:
@@ -173,7 +204,8 @@ async def assert_may_disclose(
         items=items,
         partner_name=partner_name,
         requested_by=requested_by,
-        approvers=approvers,
+        requester_holds=requester_holds,
+        approvals=approvals,
         today=today,
         final=final,
     )
@@ -189,21 +221,30 @@ async def _assert_may_disclose(
     items: Sequence[DisclosedItem],
     partner_name: str | None,
     requested_by: uuid.UUID,
-    approvers: Collection[uuid.UUID],
+    requester_holds: bool,
+    approvals: Collection[Approval],
     today: dt.date,
     final: bool,
 ) -> Verdict:
     """Refuse (``PolicyViolation`` naming the rule) what may never happen now; otherwise
     say which approvals the disclosure needs. With ``final`` (the moment it is released)
     a missing approval is a refusal too. Approvals count only from people other than
-    ``requested_by``: nobody is their own second pair of eyes."""
+    ``requested_by`` (nobody is their own second pair of eyes), and only while they
+    stand (``Approval``); and while the one who asked still holds the case as an active
+    investigator (``requester_holds``), or the approver would be deciding alone."""
     scope = PURPOSE_SCOPES[purpose]
     await _check_consent(session, case, items, scope, partner_name)
     identity = any(item.kind is ItemKind.IDENTITY for item in items)
     if identity:
+        if purpose is DisclosurePurpose.anonymous_quote:
+            raise PolicyViolation(
+                "C6",
+                "An anonymous quote carries nothing that identifies the person: leave the "
+                "identity items out.",
+            )
         await _check_identity_consent(session, case, items)
 
-    level = await _check_assessments(session, keyring, case, today=today)
+    level, risk_state = await _check_assessments(session, keyring, case, today=today)
     if level is RiskLevel.critical:
         raise PolicyViolation(
             "P2",
@@ -212,18 +253,45 @@ async def _assert_may_disclose(
         )
 
     needed = (("C6",) if identity else ()) + (("P2",) if level.rank >= APPROVAL_FROM.rank else ())
-    second = {approver for approver in approvers if approver != requested_by}
+    if needed and not requester_holds:
+        raise PolicyViolation(
+            needed[0],
+            "The investigator who asked for this disclosure no longer holds the case, so "
+            "an approval would leave one person deciding: ask again yourself, for a "
+            "colleague to approve.",
+        )
+    consent_seq = await last_seq(session, case.id)
+    second = frozenset(
+        approval.staff_id
+        for approval in approvals
+        if approval.staff_id != requested_by
+        and approval.holds
+        and approval.consent_seq == consent_seq
+        and approval.risk_state == risk_state
+    )
     if final and needed and not second:
         reasons = " and ".join(
             {"C6": "it carries identity", "P2": f"the risk is {level.value}"}[rule]
             for rule in needed
         )
+        lapsed = (
+            " (an approval given before the consent or the risk changed, or by someone "
+            "who no longer holds the case, does not count)"
+            if any(approval.staff_id != requested_by for approval in approvals)
+            else ""
+        )
         raise PolicyViolation(
             needed[0],
             f"A second investigator, other than the one who asked, must approve this "
-            f"disclosure first: {reasons}.",
+            f"disclosure first: {reasons}{lapsed}.",
         )
-    return Verdict(level=level, approval_needed=needed)
+    return Verdict(
+        level=level,
+        approval_needed=needed,
+        consent_seq=consent_seq,
+        risk_state=risk_state,
+        approved_by=second,
+    )
 
 
 async def _check_consent(
@@ -258,10 +326,13 @@ def _same_partner(consented: str | None, asked: str | None) -> bool:
 async def _check_identity_consent(
     session: AsyncSession, case: Case, items: Sequence[DisclosedItem]
 ) -> None:
+    """Every consent in force must allow identity out: the case's and each identity
+    item's own (an item's record never widens what the person gave for the case)."""
+    states = [await current_consent(session, case.id)]
     for item in items:
-        if item.kind is not ItemKind.IDENTITY:
-            continue
-        state = await current_consent(session, case.id, item_id=item.id)
+        if item.kind is ItemKind.IDENTITY:
+            states.append(await current_consent(session, case.id, item_id=item.id))
+    for state in states:
         if not state.allows(ConsentScope.disclose_identity):
             raise PolicyViolation(
                 "C6",
@@ -271,9 +342,10 @@ async def _check_identity_consent(
 
 async def _check_assessments(
     session: AsyncSession, keyring: Keyring, case: Case, *, today: dt.date
-) -> RiskLevel:
-    """The highest level of the case and its persons; P5 needs the case's own
-    assessment, and every person's that has one, to be current."""
+) -> tuple[RiskLevel, str]:
+    """The highest level of the case and its persons, and a digest of which assessments
+    those are; P5 needs the case's own assessment, and every person's that has one, to
+    be current."""
     assessment = await current_assessment(session, keyring, case_id=case.id)
     if assessment is None:
         raise PolicyViolation(
@@ -286,10 +358,12 @@ async def _check_assessments(
             f"{assessment.review_on.isoformat()}; re-assess it before anything is shared.",
         )
     level = assessment.level
+    seen = [str(assessment.id)]
     for person in await persons_of_case(session, case.id):
         theirs = await current_assessment(session, keyring, person_id=person.id)
         if theirs is None:
             continue
+        seen.append(str(theirs.id))
         if not theirs.is_current(today):
             raise PolicyViolation(
                 "P5",
@@ -298,4 +372,4 @@ async def _check_assessments(
             )
         if theirs.level.rank > level.rank:
             level = theirs.level
-    return level
+    return level, sha256_hex(" ".join(sorted(seen)).encode())

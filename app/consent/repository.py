@@ -30,13 +30,25 @@ async def current_record(
     return await session.scalar(query.order_by(ConsentRecord.seq.desc()).limit(1))
 
 
-async def next_seq(session: AsyncSession, case_id: uuid.UUID) -> int:
-    """The next record number of a case; call with the case row locked (the unique
-    (case_id, seq) constraint backs it)."""
+async def last_seq(session: AsyncSession, case_id: uuid.UUID) -> int:
+    """The number of the case's newest record (of the case or an item), 0 if none: any
+    consent written since changes it."""
     last = await session.scalar(
         select(func.max(ConsentRecord.seq)).where(ConsentRecord.case_id == case_id)
     )
-    return 1 if last is None else int(last) + 1
+    return 0 if last is None else int(last)
+
+
+async def next_seq(session: AsyncSession, case_id: uuid.UUID) -> int:
+    """The next record number of a case; call with the case row locked (the unique
+    (case_id, seq) constraint backs it)."""
+    return await last_seq(session, case_id) + 1
+
+
+async def item_ids(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:
+    """Every item of the case, visible to the caller or not (a withdrawal covers all)."""
+    rows = await session.scalars(select(Item.id).where(Item.case_id == case_id).order_by(Item.id))
+    return list(rows)
 
 
 async def history(session: AsyncSession, case_id: uuid.UUID) -> list[ConsentRecord]:

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from app.auth import CallerDep
 from app.consent import service
+from app.consent.models import ConsentRecord
 from app.consent.schemas import (
     ConsentGiven,
     ConsentRead,
@@ -37,13 +38,17 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 
 def _read(found: ConsentView) -> ConsentRead:
     current = found.current
+
+    def of(row: ConsentRecord) -> ConsentRecordRead:
+        return ConsentRecordRead.of(row, seq=found.numbers[row.seq])
+
     return ConsentRead(
         case_id=found.case.id,
         scopes=sorted(scopes_of(found.case.consent)),
         withdrawn=current is not None and current.withdrawn,
-        case=None if current is None else ConsentRecordRead.of(current),
-        items=[ConsentRecordRead.of(row) for row in found.items],
-        history=[ConsentRecordRead.of(row) for row in found.history],
+        case=None if current is None else of(current),
+        items=[of(row) for row in found.items],
+        history=[of(row) for row in found.history],
     )
 
 

@@ -47,7 +47,10 @@ class Withdrawal(Input):
 
 
 class ConsentRecordRead(BaseModel):
-    seq: int
+    seq: int = Field(
+        description="the record's number in the case; a witness or a partner sees the "
+        "records they may see numbered 1, 2, 3, … among themselves"
+    )
     item_id: uuid.UUID | None = Field(description="null: the case's own consent")
     scopes: list[ConsentScope]
     partner_name: str | None
@@ -61,9 +64,10 @@ class ConsentRecordRead(BaseModel):
     recorded_by: str = Field(description='"submitter", or the id of the staff member')
 
     @classmethod
-    def of(cls, record: ConsentRecord) -> ConsentRecordRead:
+    def of(cls, record: ConsentRecord, *, seq: int | None = None) -> ConsentRecordRead:
+        """``seq``: the number to show, when the caller sees the records renumbered."""
         return cls(
-            seq=record.seq,
+            seq=record.seq if seq is None else seq,
             item_id=record.item_id,
             scopes=sorted(scopes_of(record.scopes)),
             partner_name=record.partner_name,

@@ -454,8 +454,9 @@ async def withdraw(
 ) -> tuple[Case, int]:
     """Withdraw everything: the case's consent and every item's, in this transaction.
 
-    Appends a withdrawn record (no scopes) for the case and for each item record not
-    already withdrawn, and empties ``cases.consent``; the case row is locked first, so
+    Appends a withdrawn record (no scopes) for the case and for each item not already
+    withdrawn — with consent of its own or following the case — and empties
+    ``cases.consent``; the case row is locked first, so
     a share checked concurrently waits for this and then sees it. A second withdrawal
     writes nothing and answers with the state: (case, records written)."""
     case = await readable_case(session, caller, case_id, for_update=True)
@@ -472,13 +473,17 @@ async def withdraw(
     records = await repository.history(session, case.id)
     targets: list[uuid.UUID | None] = []
     current = current_of_case(records)
-    if current is None or not current.withdrawn:
-        targets.append(None)
+    own = current_of_items(records)
     targets.extend(
-        item_id
-        for item_id, row in sorted(current_of_items(records).items(), key=lambda e: e[1].seq)
-        if not row.withdrawn
+        item_id for item_id, row in sorted(own.items(), key=lambda e: e[1].seq) if not row.withdrawn
     )
+    if current is None or not current.withdrawn:
+        # Every item that follows the case is withdrawn in its own name too, so a consent
+        # given to the case again later does not bring it back (docs/consent.md).
+        targets.extend(
+            item_id for item_id in await repository.item_ids(session, case.id) if item_id not in own
+        )
+        targets.insert(0, None)
     if not targets:
         return case, 0
     day = today()
@@ -531,22 +536,34 @@ class ConsentView:
     current: ConsentRecord | None
     items: list[ConsentRecord]
     history: list[ConsentRecord]
+    numbers: dict[int, int]
+    """The number each shown record is shown under (see ``view``)."""
 
 
 async def view(
     session: AsyncSession, caller: Caller, case_id: uuid.UUID, *, case: Case | None = None
 ) -> ConsentView:
     """The case's current consent, each differing item's, and the whole history — of
-    the items the caller may see (a submitter never learns of investigators' notes)."""
+    the items the caller may see (a submitter never learns of investigators' notes).
+
+    Investigators see every record under its own number. A witness or a partner sees
+    the records they may see numbered 1, 2, 3, … among themselves, so no gap in the
+    numbers tells of records of items hidden from them."""
     if case is None:
         case = await readable_case(session, caller, case_id)
     records = await repository.history(session, case.id)
     item_ids = {row.item_id for row in records if row.item_id is not None}
     visible = await repository.visible_items(session, caller, case.id, item_ids)
     shown = [row for row in records if row.item_id is None or row.item_id in visible]
+    sees_all = isinstance(caller, Actor) and caller.role is Role.investigator
+    numbers = {
+        row.seq: row.seq if sees_all else number
+        for number, row in enumerate(reversed(shown), start=1)
+    }
     return ConsentView(
         case=case,
         current=current_of_case(shown),
         items=sorted(current_of_items(shown).values(), key=lambda row: row.seq, reverse=True),
         history=shown,
+        numbers=numbers,
     )

@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -78,3 +78,6 @@ class DisclosureApproval(Base):
         Uuid, ForeignKey("staff_members.id", ondelete="RESTRICT"), primary_key=True
     )
     approved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # What it was given under; it counts only while both still hold (app.policy).
+    consent_seq: Mapped[int] = mapped_column(Integer)  # the case's newest consent record
+    risk_state: Mapped[str] = mapped_column(String(64))  # digest of the current assessments

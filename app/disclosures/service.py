@@ -7,6 +7,12 @@ lock every consent change takes, so a withdrawal committed before a release is a
 seen by it. The release re-checks everything at that moment: an approval given last
 week does not carry a consent withdrawn this morning. Only a release hands out the
 signed manifest; a refusal writes nothing.
+
+An approval is weighed as it was given: its row records the case's newest consent
+record and which assessments were current (a digest of their ids, nothing of their
+content), and ``app.policy`` counts it only while both are unchanged and its giver
+still holds the case as an active investigator. A colleague whose approval lapsed approves
+again; the release keeps, for the manifest, only the approvals that counted.
 """
 
 from __future__ import annotations
@@ -16,14 +22,14 @@ import json
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.service import record_by
 from app.auth.actor import Actor
 from app.cases import repository as cases
-from app.cases.models import Case
+from app.cases.models import Case, CaseHolder
 from app.crypto import ItemKind, JsonValue, ReceiptSigningKey, sign_manifest
 from app.crypto.envelope import Keyring
 from app.disclosures.models import (
@@ -34,7 +40,9 @@ from app.disclosures.models import (
 from app.disclosures.schemas import DisclosureCreate
 from app.errors import Conflict, NotFound, PolicyViolation
 from app.items.models import Item
-from app.policy import DisclosedItem, Verdict, assert_may_disclose
+from app.policy import Approval, DisclosedItem, Verdict, assert_may_disclose
+from app.staff.models import StaffMember, StaffStatus
+from app.staff.roles import Role
 
 OPEN: tuple[DisclosureStatus, ...] = (DisclosureStatus.pending, DisclosureStatus.approved)
 
@@ -59,6 +67,41 @@ def _disclosed(items: Sequence[Item]) -> list[DisclosedItem]:
     return [DisclosedItem(id=item.id, kind=item.kind) for item in items]
 
 
+APPROVED = "disclosure.approved"
+
+
+async def holding(
+    session: AsyncSession, case_id: uuid.UUID, staff: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of ``staff`` hold the case now, as active investigators."""
+    return set(
+        await session.scalars(
+            select(CaseHolder.staff_id)
+            .join(StaffMember, StaffMember.id == CaseHolder.staff_id)
+            .where(
+                CaseHolder.case_id == case_id,
+                CaseHolder.staff_id.in_(list(staff)),
+                StaffMember.role == Role.investigator,
+                StaffMember.status == StaffStatus.active,
+            )
+        )
+    )
+
+
+def standing(approvals: Sequence[DisclosureApproval], holders: set[uuid.UUID]) -> list[Approval]:
+    """Each approval with what it was given under, and whether its giver is among
+    ``holders`` (see ``holding``)."""
+    return [
+        Approval(
+            staff_id=approval.staff_id,
+            consent_seq=approval.consent_seq,
+            risk_state=approval.risk_state,
+            holds=approval.staff_id in holders,
+        )
+        for approval in approvals
+    ]
+
+
 async def _check(
     session: AsyncSession,
     keyring: Keyring,
@@ -70,6 +113,8 @@ async def _check(
     today: dt.date,
     final: bool,
 ) -> Verdict:
+    staff = [disclosure.requested_by, *(approval.staff_id for approval in approvals)]
+    holders = await holding(session, case.id, staff)
     return await assert_may_disclose(
         session,
         keyring,
@@ -79,7 +124,8 @@ async def _check(
         items=_disclosed(items),
         partner_name=disclosure.partner_name,
         requested_by=disclosure.requested_by,
-        approvers=[approval.staff_id for approval in approvals],
+        requester_holds=disclosure.requested_by in holders,
+        approvals=standing(approvals, holders),
         today=today,
         final=final,
     )
@@ -180,7 +226,11 @@ async def approve(
     *,
     now: dt.datetime,
 ) -> tuple[Disclosure, list[DisclosureApproval], Verdict]:
-    """A second investigator holding the case approves (C6, P2); never the requester."""
+    """A second investigator holding the case approves (C6, P2); never the requester.
+
+    The approval is given under the risk level and the consent as they are now (both in
+    its audit entry); once either changes it no longer counts, and the same colleague
+    may approve again."""
     disclosure, case = await visible(session, actor, disclosure_id, lock_case=True)
     _still_open(disclosure)
     items = await items_of(session, disclosure)
@@ -193,10 +243,19 @@ async def approve(
             verdict.approval_needed[0] if verdict.approval_needed else "C6",
             "The approval must come from a second investigator, not from the one who asked.",
         )
-    if any(approval.staff_id == actor.id for approval in approvals):
+    if actor.id in verdict.approved_by:
         raise Conflict("You have already approved this disclosure.", code="already-approved")
-    approval = DisclosureApproval(disclosure_id=disclosure.id, staff_id=actor.id, approved_at=now)
-    session.add(approval)
+    earlier = next((row for row in approvals if row.staff_id == actor.id), None)
+    if earlier is None:
+        earlier = DisclosureApproval(disclosure_id=disclosure.id, staff_id=actor.id)
+        session.add(earlier)
+        approvals = [*approvals, earlier]
+        again = False
+    else:  # it lapsed: given again, now
+        again = True
+    earlier.approved_at = now
+    earlier.consent_seq = verdict.consent_seq
+    earlier.risk_state = verdict.risk_state
     disclosure.status = DisclosureStatus.approved
     try:
         await session.flush()
@@ -205,12 +264,12 @@ async def approve(
     await record_by(
         session,
         actor,
-        action="disclosure.approved",
+        action=APPROVED,
         object_type="disclosure",
         object_id=disclosure.id,
-        details={"case": str(case.id)},
+        details={"case": str(case.id), "consent_seq": verdict.consent_seq, "again": again},
     )
-    return disclosure, [*approvals, approval], verdict
+    return disclosure, approvals, verdict
 
 
 async def release(
@@ -228,7 +287,19 @@ async def release(
     _still_open(disclosure)
     items = await items_of(session, disclosure)
     approvals = await approvals_of(session, disclosure.id)
-    await _check(session, keyring, case, disclosure, items, approvals, today=now.date(), final=True)
+    verdict = await _check(
+        session, keyring, case, disclosure, items, approvals, today=now.date(), final=True
+    )
+    # The manifest's custody names the approvals that counted, and only those.
+    lapsed = [row.staff_id for row in approvals if row.staff_id not in verdict.approved_by]
+    if lapsed:
+        await session.execute(
+            delete(DisclosureApproval).where(
+                DisclosureApproval.disclosure_id == disclosure.id,
+                DisclosureApproval.staff_id.in_(lapsed),
+            )
+        )
+        approvals = [row for row in approvals if row.staff_id in verdict.approved_by]
     disclosure.status = DisclosureStatus.released
     disclosure.released_at = now
     disclosure.released_by = actor.id
@@ -239,7 +310,11 @@ async def release(
         action="disclosure.released",
         object_type="disclosure",
         object_id=disclosure.id,
-        details={"case": str(case.id), "items": len(items)},
+        details={
+            "case": str(case.id),
+            "items": len(items),
+            "approved_by": sorted(str(row.staff_id) for row in approvals),
+        },
     )
     return manifest(disclosure, items, approvals, receipt_key=receipt_key, deployment=deployment)
 

@@ -31,13 +31,14 @@ async def test_submitter_actions_join_the_trail_after_their_day(
     headers = await submitter_headers(client, case.submitter)
     _, data = item_bytes(case)
     assert (await post_item(client, case, headers, data)).status_code == 201
-    assert await counts(db) == (2, 0)
+    # The case, its first consent record (C5) and the item: all held back.
+    assert await counts(db) == (3, 0)
 
     today = dt.datetime.now(dt.UTC).date()
     async with db.sessionmaker() as session, session.begin():
         assert await flush_deferred(session, today=today) == 0  # the day is not over
-        assert await flush_deferred(session, today=today + dt.timedelta(days=1)) == 2
-    assert await counts(db) == (0, 2)
+        assert await flush_deferred(session, today=today + dt.timedelta(days=1)) == 3
+    assert await counts(db) == (0, 3)
     async with db.sessionmaker() as session:
         times = set(
             await session.scalars(select(AuditEntry.at).where(AuditEntry.actor_kind == "submitter"))

@@ -98,7 +98,8 @@ def test_consent_given_recorded_changed_and_withdrawn(d: Deployment, tmp_path: P
     assert "WITHDRAWN" in withdrawn.stdout
     assert "every share or export of this case is refused" in withdrawn.stdout
     assert "WITHDRAWN" in again.stdout
-    assert history_rows(after.stdout) == ["4", "3", "2", "1"]  # the second withdrawal: none
+    # The withdrawal: the case and its one item (3, 4); the second withdrawal: none.
+    assert history_rows(after.stdout) == ["5", "4", "3", "2", "1"]
     assert "recorded by submitter" in after.stdout
     assert f"recorded by {d.investigator.id}" in after.stdout
     assert codename not in (shown.stdout + after.stdout + withdrawn.stdout + withdrawn.stderr)

@@ -304,6 +304,10 @@ async def test_high_risk_needs_a_second_approval_and_critical_allows_nothing(
     await assess(client, f"/cases/{case.id}", lead.headers, CRITICAL)
     refused(await ask(client, case, lead.headers), "P2")
     refused(await ask(client, case, lead.headers, kind="export", purpose="reporting"), "P2")
+    async with db.sessionmaker() as session:
+        trail = json.dumps(list(await session.scalars(select(AuditEntry.details))))
+    for word in ('"high"', '"critical"', '"low"', '"level"', "in-country"):
+        assert word not in trail  # the trail never says how at risk anyone is (P1)
     assert await counts(db) == (1, 1)
 
 
