@@ -6,20 +6,36 @@ picks instead of deriving. There is no name field and no level option: the serve
 the code and derives the level. Codes are checked here against the same controlled
 lists the server uses (``app.risk.levels``, which imports nothing of the server), so a
 typo is one line naming the known codes, before anything is sent.
+
+What the server answers is held to the same shapes (``PersonCode``, ``Code``): a person
+code, a level or a factor that is anything else — a name, rich markup, a terminal
+escape — is "an unexpected answer", never printed (here and in ``intake incidents``,
+``intake notifications`` and ``intake follow-ups``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 
 import typer
+from pydantic import StringConstraints
 from rich.table import Table
 
 from app.cli.intake_client import Answer, Api, parse
 from app.cli.output import console, fail
 from app.risk.levels import FACTOR_DESCRIPTIONS, MITIGATION_DESCRIPTIONS, Mitigation, RiskFactor
+
+PERSON_CODE: Final = r"^P-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
+PersonCode = Annotated[str, StringConstraints(pattern=PERSON_CODE)]
+"""A server-made person code (Crockford base32, rule C4): nothing else is shown."""
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,39}$")]
+"""A code of a controlled list (a level, factor, type, status …): lower-case letters,
+digits and ``_ . -`` only, so it cannot carry a name, markup or a control character.
+Not checked against this client's lists: a newer server may know more codes."""
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,36}$")]
+"""An object id as the server writes it (a UUID, or a short id)."""
 
 persons = typer.Typer(
     help="Persons of concern: pseudonymous codes on a case (rule C4).",
@@ -35,10 +51,10 @@ risk = typer.Typer(
 
 class PersonAnswer(Answer):
     id: uuid.UUID
-    code: str
+    code: PersonCode
     case_id: uuid.UUID | None = None
     created_on: dt.date
-    level: str | None = None
+    level: Code | None = None
     review_on: dt.date | None = None
     current: bool
 
@@ -49,23 +65,23 @@ class PersonListAnswer(Answer):
 
 class AssessmentAnswer(Answer):
     seq: int
-    factors: list[str]
+    factors: list[Code]
     likelihood: int
     impact: int
-    level: str
+    level: Code
     raised_by_incident: bool
-    mitigation: list[str]
+    mitigation: list[Code]
     review_on: dt.date
     current: bool
     assessed_on: dt.date
     assessor_id: uuid.UUID
-    basis: str
+    basis: Code
 
 
 class RiskAnswer(Answer):
     subject: Literal["case", "person"]
     subject_id: uuid.UUID
-    code: str | None = None
+    code: PersonCode | None = None
     assessment: AssessmentAnswer | None = None
     current: bool
     history: list[AssessmentAnswer]

@@ -7,9 +7,16 @@ the level is always ``risk_level(likelihood, impact)``, never taken from a clien
 a reprisal is on record against a person no assessment of them falls below high; an
 assessment is a new row (``seq`` taken under the subject's row lock), never an update;
 and factors, scores, level and mitigation are one at-rest envelope per row (table
-``risk_assessments``, column ``sealed``, the row's id), so a dump shows none of them.
-Only ``review_on`` is clear, because rule P5 asks "is it current?" of it. Audit entries
-name the subject and the sequence number, never a level or a factor.
+``risk_assessments``, column ``sealed``), so a dump shows none of them. Only
+``review_on`` is clear, because rule P5 asks "is it current?" of it. The envelope is
+padded to one size (``SEALED_BYTES``), so its length tells "low" from "critical" no more
+than its bytes do, and it is bound to the row's id *and* its clear columns (subject,
+``seq``, basis, assessment day, assessor), so someone who can write to the database
+cannot re-point a "low" assessment at another person, replay an old one as the newest,
+or relabel a raised one: it no longer opens. The review date is sealed too, and the
+earlier of the sealed and the clear one counts: moving the clear one on does not make
+an assessment current again (moving it back only makes a review due sooner). Audit
+entries name the subject and the sequence number, never a level or a factor.
 """
 
 from __future__ import annotations
@@ -44,6 +51,9 @@ INCIDENT_REVIEW_DAYS: Final = 14
 """A reprisal calls for a prompt re-assessment: the review date moves to at most this."""
 DEFAULT_SCORES: Final = (3, 3)
 """The scores an incident-raised assessment carries when the person had none."""
+SEALED_BYTES: Final = 1024
+"""Every sealed assessment is this long before encryption (JSON, then spaces): the
+longest possible one (every factor and measure, "critical") is under 600 bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +105,26 @@ def today() -> dt.date:
 # -- the envelope -------------------------------------------------------------------
 
 
-def _seal(keyring: Keyring, row_id: uuid.UUID, scores: Scores, level: RiskLevel) -> bytes:
+def pad(value: bytes, size: int) -> bytes:
+    """``value`` (JSON) followed by spaces to exactly ``size`` bytes, so that the length
+    of its envelope says nothing about it; JSON readers ignore trailing white space."""
+    if len(value) > size:
+        raise ValueError(f"a sealed value is at most {size} bytes, not {len(value)}")
+    return value + b" " * (size - len(value))
+
+
+def _bound_to(row: RiskAssessment) -> str:
+    """The envelope's row context: the row's id and the clear columns that say whose
+    assessment it is, which one, and how it came about."""
+    subject = f"case:{row.case_id}" if row.case_id is not None else f"person:{row.person_id}"
+    basis = AssessmentBasis(row.basis).value
+    return (
+        f"{row.id}|{subject}|seq:{row.seq}|basis:{basis}"
+        f"|on:{row.assessed_on.isoformat()}|by:{row.assessor_id}"
+    )
+
+
+def _seal(keyring: Keyring, row: RiskAssessment, scores: Scores, level: RiskLevel) -> bytes:
     value = canonical_json(
         {
             "factors": [factor.value for factor in scores.factors],
@@ -103,14 +132,18 @@ def _seal(keyring: Keyring, row_id: uuid.UUID, scores: Scores, level: RiskLevel)
             "impact": scores.impact,
             "level": level.value,
             "mitigation": [measure.value for measure in scores.mitigation],
+            "review_on": scores.review_on.isoformat(),
         }
     )
-    return keyring.seal(value, row_id=row_id, **SEALED_CONTEXT)
+    return keyring.seal(pad(value, SEALED_BYTES), row_id=_bound_to(row), **SEALED_CONTEXT)
 
 
 def opened(keyring: Keyring, row: RiskAssessment) -> Assessment:
-    """A row with its envelope opened (it fails loudly if the envelope was moved)."""
-    value = json.loads(keyring.open(row.sealed, row_id=row.id, **SEALED_CONTEXT))
+    """A row with its envelope opened (it fails loudly, ``EnvelopeError``, if the
+    envelope was moved or a clear column it is bound to changed). The review date is
+    the earlier of the sealed and the clear one."""
+    value = json.loads(keyring.open(row.sealed, row_id=_bound_to(row), **SEALED_CONTEXT))
+    review_on = min(row.review_on, dt.date.fromisoformat(value["review_on"]))
     return Assessment(
         id=row.id,
         seq=row.seq,
@@ -119,7 +152,7 @@ def opened(keyring: Keyring, row: RiskAssessment) -> Assessment:
         impact=int(value["impact"]),
         level=RiskLevel(value["level"]),
         mitigation=tuple(Mitigation(code) for code in value["mitigation"]),
-        review_on=row.review_on,
+        review_on=review_on,
         assessed_on=row.assessed_on,
         assessor_id=row.assessor_id,
         basis=row.basis,
@@ -139,18 +172,17 @@ async def _append(
     day: dt.date,
 ) -> Assessment:
     """A new row for the subject; the caller holds the subject's row lock."""
-    row_id = uuid.uuid4()
     row = RiskAssessment(
-        id=row_id,
+        id=uuid.uuid4(),
         case_id=case_id,
         person_id=person_id,
         seq=await repository.next_seq(session, case_id=case_id, person_id=person_id),
-        sealed=_seal(keyring, row_id, scores, level),
         basis=basis,
         review_on=scores.review_on,
         assessed_on=day,
         assessor_id=assessor.id,
     )
+    row.sealed = _seal(keyring, row, scores, level)
     session.add(row)
     await session.flush()
     return opened(keyring, row)
