@@ -16,6 +16,7 @@ from rich.table import Table
 
 from app.cli.intake_client import Answer, Api, parse
 from app.cli.output import console, fail
+from app.cli.risk import Code, PersonCode
 
 follow_ups = typer.Typer(
     help="Follow-up contacts: schedule, list overdue, mark done (rule P4).",
@@ -27,15 +28,15 @@ follow_ups = typer.Typer(
 class FollowUpAnswer(Answer):
     id: uuid.UUID
     person_id: uuid.UUID
-    person_code: str
+    person_code: PersonCode
     case_id: uuid.UUID | None = None
     contact_on: dt.date
     offset_days: int
     due_on: dt.date
     days_overdue: int
-    status: str
+    status: Code
     done_on: dt.date | None = None
-    level: str | None = None
+    level: Code | None = None
 
 
 class FollowUpPageAnswer(Answer):
@@ -45,7 +46,7 @@ class FollowUpPageAnswer(Answer):
 
 class ContactAnswer(Answer):
     person_id: uuid.UUID
-    person_code: str
+    person_code: PersonCode
     contacted_on: dt.date
     created: int
     follow_ups: list[FollowUpAnswer]

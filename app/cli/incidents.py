@@ -20,6 +20,7 @@ from rich.table import Table
 
 from app.cli.intake_client import Answer, Api, parse
 from app.cli.output import console, fail
+from app.cli.risk import Code, Id, PersonCode
 from app.incidents.vocabulary import (
     Engagement,
     GovernmentResponse,
@@ -46,16 +47,16 @@ class IncidentAnswer(Answer):
     id: uuid.UUID
     case_id: uuid.UUID
     person_id: uuid.UUID
-    person_code: str
-    types: list[str]
+    person_code: PersonCode
+    types: list[Code]
     occurred_on: dt.date
     occurred_until: dt.date | None = None
-    un_body: str
-    engagement: str
-    trigger: str
-    perpetrator: str
-    government_response: str
-    prior_un_action: list[str]
+    un_body: Code
+    engagement: Code
+    trigger: Code
+    perpetrator: Code
+    government_response: Code
+    prior_un_action: list[Code]
     consent_reprisals_report: bool
     consent_special_procedures: bool
     consent_treaty_bodies: bool
@@ -63,7 +64,7 @@ class IncidentAnswer(Answer):
 
 
 class IncidentRecordedAnswer(IncidentAnswer):
-    person_level: str
+    person_level: Code
     notified: int
 
 
@@ -74,7 +75,7 @@ class IncidentPageAnswer(Answer):
 
 class PersonEntry(Answer):
     id: uuid.UUID
-    code: str
+    code: PersonCode
 
 
 class PersonListAnswer(Answer):
@@ -83,10 +84,10 @@ class PersonListAnswer(Answer):
 
 class NotificationAnswer(Answer):
     id: uuid.UUID
-    kind: str
+    kind: Code
     case_id: uuid.UUID | None = None
-    object_id: str | None = None
-    person_code: str | None = None
+    object_id: Id | None = None
+    person_code: PersonCode | None = None
     created_at: dt.datetime
     read_at: dt.datetime | None = None
 

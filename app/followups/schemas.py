@@ -8,13 +8,16 @@ import uuid
 from pydantic import BaseModel, Field
 
 from app.followups.models import FollowUpOrigin, FollowUpStatus
+from app.references.days import UnDay
 from app.risk.levels import RiskLevel
 from app.staff.schemas import Input
 
 
 class ContactCreate(Input):
-    contacted_on: dt.date | None = Field(
-        default=None, description="the day the person was met or reached; default today"
+    contacted_on: UnDay | None = Field(
+        default=None,
+        description="the day the person was met or reached (YYYY-MM-DD, not before "
+        "1945-10-24); default today",
     )
 
 

@@ -1,7 +1,8 @@
 """Every read of incidents and notifications: authorisation is the query.
 
 An incident is seen by the investigators holding its case; a notification only by the
-staff member it was written for. Anything else is simply not found.
+staff member it was written for, and (when it is about a case) only while they hold
+that case. Anything else is simply not found.
 """
 
 from __future__ import annotations
@@ -81,7 +82,18 @@ async def investigators_holding(session: AsyncSession, case_id: uuid.UUID) -> li
 
 
 def own_notifications(actor: Actor) -> Select[Notification]:
-    return select(Notification).where(Notification.staff_id == actor.id)
+    """The actor's own notifications about cases they still hold (and those about no
+    case): once a grant is revoked, its case's entries (its id, a person's code) are
+    no longer theirs to read or mark."""
+    still_held = (
+        select(CaseHolder.case_id)
+        .where(CaseHolder.case_id == Notification.case_id, CaseHolder.staff_id == actor.id)
+        .exists()
+    )
+    return select(Notification).where(
+        Notification.staff_id == actor.id,
+        or_(Notification.case_id.is_(None), still_held),
+    )
 
 
 async def notifications_of(
@@ -128,6 +140,6 @@ def decode_time_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         at = dt.datetime.fromisoformat(at_text)
         if at.tzinfo is None:
             raise ValueError
-        return at, uuid.UUID(id_text)
-    except (ValueError, TypeError):
+        return at.astimezone(dt.UTC), uuid.UUID(id_text)
+    except (ValueError, TypeError, OverflowError):  # Overflow: no UTC time (year 0 or 10000)
         raise BadRequest("The cursor is not one this service issued.", code="cursor") from None

@@ -19,6 +19,7 @@ from app.incidents.vocabulary import (
     Trigger,
     UnBody,
 )
+from app.references.days import UnDay
 from app.risk.levels import RiskLevel
 from app.staff.schemas import Input
 
@@ -35,8 +36,11 @@ class IncidentCreate(Input):
     un_body: UnBody
     engagement: Engagement
     trigger: Trigger = Trigger.unknown
-    occurred_on: dt.date = Field(description="the day it happened, or began; not in the future")
-    occurred_until: dt.date | None = Field(
+    occurred_on: UnDay = Field(
+        description="the day it happened, or began (YYYY-MM-DD); not in the future, not "
+        "before 1945-10-24"
+    )
+    occurred_until: UnDay | None = Field(
         default=None, description="the last day, if it lasted; not before occurred_on"
     )
     types: list[IncidentType] = Field(min_length=1, max_length=len(IncidentType))

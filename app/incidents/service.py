@@ -10,6 +10,11 @@ case. What happened (types, dates, UN body, engagement, trigger, perpetrator,
 government response, prior UN action) is one at-rest envelope; only the person, the
 case, the day it was recorded and the three onward-reporting consents stay clear.
 A notification carries ids and the person's code, never what happened (rule C4).
+
+The envelope is padded to one size (``SEALED_BYTES``), so its length does not tell one
+type from many, and it is bound to the row's clear columns (case, person, the three
+consents, who recorded it and when): an incident re-pointed at another person or case,
+or given a consent the person never gave, no longer opens.
 """
 
 from __future__ import annotations
@@ -32,9 +37,12 @@ from app.incidents.models import Incident, Notification
 from app.incidents.schemas import IncidentCreate, IncidentFacts
 from app.persons.service import visible_person
 from app.risk.levels import RiskLevel
-from app.risk.service import Assessment, raise_person_to_at_least
+from app.risk.service import Assessment, pad, raise_person_to_at_least
 
 INCIDENT_RECORDED = "incident.recorded"
+SEALED_BYTES = 1024
+"""Every sealed incident is this long before encryption (JSON, then spaces): the longest
+possible one (every type and prior action, the longest codes, two days) is under 700."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +54,35 @@ class OpenIncident:
     facts: IncidentFacts
 
 
-def seal_facts(keyring: Keyring, incident_id: uuid.UUID, facts: IncidentFacts) -> bytes:
-    value = canonical_json(json.loads(facts.model_dump_json()))
-    return keyring.seal(value, table="incidents", column="sealed", row_id=incident_id)
+def _bound_to(incident: Incident) -> str:
+    """The envelope's row context: the row's id and its clear columns."""
+    consents = "".join(
+        "1" if given else "0"
+        for given in (
+            incident.consent_reprisals_report,
+            incident.consent_special_procedures,
+            incident.consent_treaty_bodies,
+        )
+    )
+    return (
+        f"{incident.id}|case:{incident.case_id}|person:{incident.person_id}"
+        f"|consents:{consents}|on:{incident.recorded_on.isoformat()}|by:{incident.recorded_by}"
+    )
+
+
+def seal_facts(keyring: Keyring, incident: Incident, facts: IncidentFacts) -> bytes:
+    """``facts`` sealed for ``incident``, whose clear columns are all set."""
+    value = pad(canonical_json(json.loads(facts.model_dump_json())), SEALED_BYTES)
+    return keyring.seal(value, table="incidents", column="sealed", row_id=_bound_to(incident))
 
 
 def open_facts(keyring: Keyring, incident: Incident) -> IncidentFacts:
+    """The sealed facts (``EnvelopeError`` if the record was moved or its clear columns
+    changed)."""
     return IncidentFacts.model_validate_json(
-        keyring.open(incident.sealed, table="incidents", column="sealed", row_id=incident.id)
+        keyring.open(
+            incident.sealed, table="incidents", column="sealed", row_id=_bound_to(incident)
+        )
     )
 
 
@@ -100,7 +129,7 @@ async def record_incident(
         recorded_by=actor.id,
         recorded_on=today,
     )
-    incident.sealed = seal_facts(keyring, incident.id, facts)
+    incident.sealed = seal_facts(keyring, incident, facts)
     session.add(incident)
     await session.flush()
     assessment = await raise_person_to_at_least(

@@ -17,7 +17,10 @@ its issuer uses, so a catalogue never holds a reference nobody can look up.
 
 Identifiers are compared in their canonical spelling (upper case, single spaces); the
 refusal names the pattern expected. The patterns are ASCII-only: ``\\d`` alone would take
-any script's digits, and ``CHN ١٣/2018`` is not a symbol anyone issued.
+any script's digits, and ``CHN ١٣/2018`` is not a symbol anyone issued. The text as typed
+must be ASCII too, before it is upper-cased or its spaces joined: U+0131 (dotless i) and
+U+017F (long s) upper-case to ``I`` and ``S``, and a no-break or ideographic space splits
+like a space, so a lookalike would otherwise come out as a valid ASCII identifier.
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def canonical_reference(kind: ReferenceKind, text: str) -> str:
     refusal (400) that names the pattern expected."""
     spelled = _spelled(text)
     pattern = PATTERNS[kind]
-    if len(spelled) > MAX_LENGTH or not pattern.regex.fullmatch(spelled):
+    if not text.isascii() or len(spelled) > MAX_LENGTH or not pattern.regex.fullmatch(spelled):
         raise BadRequest(
             f"'{_echo(text)}' is not a {kind.value} reference: expected {pattern.shape}.",
             code="reference",
@@ -106,7 +109,7 @@ def kind_of(text: str) -> ReferenceKind | None:
     communication has spaces, a treaty-body symbol starts with a committee, a report
     with ``A/``), so an identifier has one kind at most."""
     spelled = _spelled(text)
-    if len(spelled) > MAX_LENGTH:
+    if not text.isascii() or len(spelled) > MAX_LENGTH:
         return None
     for kind, pattern in PATTERNS.items():
         if pattern.regex.fullmatch(spelled):

@@ -2,13 +2,15 @@
 
 The catalogue itself is not case data: any investigator may read it. Links are case
 data, read only through a case the caller holds (``held_case`` in the service), so a
-document's entry never says which cases cite it.
+document's entry never says which cases cite it. Which document a link points to is
+sealed: the rows of a case's links are read here, and opened by the service.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,7 +85,10 @@ def decode_cursor(cursor: str) -> str:
         if raw is None:
             raise ValueError
         (identifier,) = json.loads(raw)
+        # Printable ASCII, as every identifier is: PostgreSQL cannot even compare a NUL.
         if not isinstance(identifier, str) or not identifier.isascii():
+            raise ValueError
+        if not identifier.isprintable():
             raise ValueError
         return identifier
     except (ValueError, TypeError):
@@ -114,27 +119,22 @@ async def search(
 # -- a case's links -------------------------------------------------------------------
 
 
-async def link(
-    session: AsyncSession, case_id: uuid.UUID, document_id: uuid.UUID
-) -> CaseReference | None:
-    return await session.get(CaseReference, (case_id, document_id))
-
-
-async def link_count(session: AsyncSession, case_id: uuid.UUID) -> int:
-    count = await session.scalar(
-        select(func.count()).select_from(CaseReference).where(CaseReference.case_id == case_id)
+async def links_of(session: AsyncSession, case_id: uuid.UUID) -> list[CaseReference]:
+    """A case's link rows, still sealed (at most ``MAX_LINKS_PER_CASE``, by the rule
+    that makes them). Callers have checked the case."""
+    rows = await session.scalars(
+        select(CaseReference).where(CaseReference.case_id == case_id).order_by(CaseReference.id)
     )
-    return int(count or 0)
+    return list(rows)
 
 
-async def links_of(
-    session: AsyncSession, case_id: uuid.UUID
-) -> list[tuple[CaseReference, UnDocument]]:
-    """A case's links with their documents, by identifier. Callers have checked the case."""
-    rows = await session.execute(
-        select(CaseReference, UnDocument)
-        .join(UnDocument, UnDocument.id == CaseReference.document_id)
-        .where(CaseReference.case_id == case_id)
+async def documents(session: AsyncSession, document_ids: Collection[uuid.UUID]) -> list[UnDocument]:
+    """The catalogue entries of ``document_ids`` that exist, by identifier."""
+    if not document_ids:
+        return []
+    rows = await session.scalars(
+        select(UnDocument)
+        .where(UnDocument.id.in_(list(document_ids)))
         .order_by(UnDocument.identifier)
     )
-    return [(row[0], row[1]) for row in rows]
+    return list(rows)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.auth import Authorised
+from app.auth import Authorised, KeyringDep
 from app.db import SessionDep
 from app.references import service
 from app.references.identifiers import MAX_LENGTH, ReferenceKind
@@ -48,9 +48,12 @@ def _answer(model: ReferenceRead | CaseReferenceRead, created: bool) -> JSONResp
     response_model=ReferenceRead,
     responses={200: {"description": "Already in the catalogue: its entry."}, **_INVALID},
 )
-async def add_reference(body: ReferenceCreate, session: SessionDep, actor: Authorised) -> Any:
-    document, created = await service.add_document(
+async def add_reference(
+    body: ReferenceCreate, session: SessionDep, keyring: KeyringDep, actor: Authorised
+) -> Any:
+    entry, created = await service.add_document(
         session,
+        keyring,
         actor,
         kind=body.kind,
         identifier=body.identifier,
@@ -58,7 +61,7 @@ async def add_reference(body: ReferenceCreate, session: SessionDep, actor: Autho
         issued_on=body.issued_on,
         now=dt.datetime.now(dt.UTC),
     )
-    return _answer(ReferenceRead.of(document), created)
+    return _answer(ReferenceRead.of(entry), created)
 
 
 @router.get(
@@ -68,6 +71,7 @@ async def add_reference(body: ReferenceCreate, session: SessionDep, actor: Autho
 )
 async def search_references(
     session: SessionDep,
+    keyring: KeyringDep,
     actor: Authorised,
     kind: ReferenceKind | None = None,
     q: Annotated[
@@ -77,10 +81,10 @@ async def search_references(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Any:
-    documents, next_cursor = await service.search_documents(
-        session, kind=kind, q=q, cursor=cursor, limit=limit
+    entries, next_cursor = await service.search_documents(
+        session, keyring, kind=kind, q=q, cursor=cursor, limit=limit
     )
-    return ReferencePage(items=[ReferenceRead.of(row) for row in documents], next=next_cursor)
+    return ReferencePage(items=[ReferenceRead.of(entry) for entry in entries], next=next_cursor)
 
 
 @router.get(
@@ -89,8 +93,10 @@ async def search_references(
     response_model=ReferenceRead,
     responses={404: {"description": "No such document in the catalogue."}},
 )
-async def get_reference(document_id: uuid.UUID, session: SessionDep, actor: Authorised) -> Any:
-    return ReferenceRead.of(await service.visible_document(session, document_id))
+async def get_reference(
+    document_id: uuid.UUID, session: SessionDep, keyring: KeyringDep, actor: Authorised
+) -> Any:
+    return ReferenceRead.of(await service.visible_document(session, keyring, document_id))
 
 
 @router.post(
@@ -106,10 +112,15 @@ async def get_reference(document_id: uuid.UUID, session: SessionDep, actor: Auth
     },
 )
 async def link_reference(
-    case_id: uuid.UUID, body: CaseReferenceCreate, session: SessionDep, actor: Authorised
+    case_id: uuid.UUID,
+    body: CaseReferenceCreate,
+    session: SessionDep,
+    keyring: KeyringDep,
+    actor: Authorised,
 ) -> Any:
-    link, document, created = await service.link_document(
+    link, created = await service.link_document(
         session,
+        keyring,
         actor,
         case_id,
         identifier=body.identifier,
@@ -117,7 +128,7 @@ async def link_reference(
         document_id=body.document_id,
         now=dt.datetime.now(dt.UTC),
     )
-    return _answer(CaseReferenceRead.of(link, document), created)
+    return _answer(CaseReferenceRead.of(link), created)
 
 
 @router.get(
@@ -126,9 +137,11 @@ async def link_reference(
     response_model=CaseReferences,
     responses=_CASE_NOT_FOUND,
 )
-async def case_references(case_id: uuid.UUID, session: SessionDep, actor: Authorised) -> Any:
-    links = await service.case_links(session, actor, case_id)
-    return CaseReferences(items=[CaseReferenceRead.of(link, doc) for link, doc in links])
+async def case_references(
+    case_id: uuid.UUID, session: SessionDep, keyring: KeyringDep, actor: Authorised
+) -> Any:
+    links = await service.case_links(session, keyring, actor, case_id)
+    return CaseReferences(items=[CaseReferenceRead.of(link) for link in links])
 
 
 @router.delete(
@@ -139,7 +152,11 @@ async def case_references(case_id: uuid.UUID, session: SessionDep, actor: Author
     responses={404: {"description": "No such case or link, or not visible to you."}},
 )
 async def unlink_reference(
-    case_id: uuid.UUID, document_id: uuid.UUID, session: SessionDep, actor: Authorised
+    case_id: uuid.UUID,
+    document_id: uuid.UUID,
+    session: SessionDep,
+    keyring: KeyringDep,
+    actor: Authorised,
 ) -> Response:
-    await service.unlink_document(session, actor, case_id, document_id)
+    await service.unlink_document(session, keyring, actor, case_id, document_id)
     return Response(status_code=204)

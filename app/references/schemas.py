@@ -8,8 +8,9 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from app.references.days import IsoDay
 from app.references.identifiers import ReferenceKind
-from app.references.models import CaseReference, UnDocument
+from app.references.service import MAX_TITLE_LENGTH, Entry, Link
 from app.staff.schemas import Input
 from app.validation import Printable
 
@@ -31,8 +32,15 @@ Title = Annotated[Printable, AfterValidator(_trimmed)]
 class ReferenceCreate(Input):
     kind: ReferenceKind
     identifier: str = Field(max_length=MAX_IDENTIFIER_INPUT)
-    title: Title | None = Field(default=None, min_length=1, max_length=300)
-    issued_on: dt.date | None = Field(default=None, description="Not in the future.")
+    title: Title | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_TITLE_LENGTH,
+        description="Stored sealed (it may name the person a document is about).",
+    )
+    issued_on: IsoDay | None = Field(
+        default=None, description="YYYY-MM-DD; not in the future, not before 1945-10-24."
+    )
 
 
 class ReferenceRead(BaseModel):
@@ -45,12 +53,13 @@ class ReferenceRead(BaseModel):
     added_on: dt.date
 
     @classmethod
-    def of(cls, document: UnDocument) -> ReferenceRead:
+    def of(cls, entry: Entry) -> ReferenceRead:
+        document = entry.document
         return cls(
             id=document.id,
             kind=document.kind,
             identifier=document.identifier,
-            title=document.title,
+            title=entry.title,
             issued_on=document.issued_on,
             added_by=document.added_by,
             added_on=document.added_on,
@@ -86,12 +95,12 @@ class CaseReferenceRead(BaseModel):
     linked_on: dt.date
 
     @classmethod
-    def of(cls, link: CaseReference, document: UnDocument) -> CaseReferenceRead:
+    def of(cls, link: Link) -> CaseReferenceRead:
         return cls(
-            case_id=link.case_id,
-            document=ReferenceRead.of(document),
-            linked_by=link.linked_by,
-            linked_on=link.linked_on,
+            case_id=link.row.case_id,
+            document=ReferenceRead.of(link.entry),
+            linked_by=link.row.linked_by,
+            linked_on=link.row.linked_on,
         )
 
 

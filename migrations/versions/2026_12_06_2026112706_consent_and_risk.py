@@ -39,7 +39,7 @@ def upgrade() -> None:
             sa.String(length=80).with_variant(sa.String(length=80, collation="C"), "postgresql"),
             nullable=False,
         ),
-        sa.Column("title", sa.String(length=300), nullable=True),
+        sa.Column("title", sa.LargeBinary(), nullable=True),
         sa.Column("issued_on", sa.Date(), nullable=True),
         sa.Column("added_by", sa.Uuid(), nullable=False),
         sa.Column("added_on", sa.Date(), nullable=False),
@@ -48,8 +48,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "case_references",
+        sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("case_id", sa.Uuid(), nullable=False),
-        sa.Column("document_id", sa.Uuid(), nullable=False),
+        sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.Column("linked_by", sa.Uuid(), nullable=False),
         sa.Column("linked_on", sa.Date(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -58,18 +59,10 @@ def upgrade() -> None:
             name=op.f("fk_case_references_case_id_cases"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["document_id"],
-            ["un_documents.id"],
-            name=op.f("fk_case_references_document_id_un_documents"),
-            ondelete="RESTRICT",
-        ),
-        sa.PrimaryKeyConstraint("case_id", "document_id", name=op.f("pk_case_references")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_references")),
     )
     with op.batch_alter_table("case_references", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_case_references_document_id"), ["document_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_case_references_case_id"), ["case_id"], unique=False)
 
     op.create_table(
         "disclosures",
@@ -235,6 +228,8 @@ def upgrade() -> None:
         sa.Column("disclosure_id", sa.Uuid(), nullable=False),
         sa.Column("staff_id", sa.Uuid(), nullable=False),
         sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("consent_seq", sa.Integer(), nullable=False),
+        sa.Column("risk_state", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(
             ["disclosure_id"],
             ["disclosures.id"],
@@ -384,7 +379,7 @@ def downgrade() -> None:
 
     op.drop_table("disclosures")
     with op.batch_alter_table("case_references", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_case_references_document_id"))
+        batch_op.drop_index(batch_op.f("ix_case_references_case_id"))
 
     op.drop_table("case_references")
     op.drop_table("un_documents")

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -264,3 +265,58 @@ async def test_a_person_met_without_a_case_is_followed_by_coordinators_too(
         f"{FOLLOW_UPS}/{listed.json()['items'][0]['id']}/done", headers=coordinator.headers
     )
     assert done.status_code == 200, done.text
+
+
+@pytest.mark.parametrize(
+    ("contacted_on", "message"),
+    [
+        ("0001-01-01", "1945-10-24"),
+        ("1945-10-23", "1945-10-24"),
+        (0, "YYYY-MM-DD"),
+        ("0", "YYYY-MM-DD"),
+        (1700000000, "YYYY-MM-DD"),
+        ("2021-3-1", "YYYY-MM-DD"),
+        ("2021-03-01T00:00:00Z", "YYYY-MM-DD"),
+        ("2021-02-30", None),
+    ],
+)
+async def test_a_contact_day_is_iso_text_not_before_the_un_charter(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    contacted_on: object,
+    message: str | None,
+) -> None:
+    """No lax reading (a number as a Unix time, ``0`` as 1970-01-01) and no year 1:
+    a 422 naming the field, and nothing scheduled."""
+    setting = await a_case(client, app, db)
+    person = await add_person(client, setting)
+
+    response = await client.post(
+        f"{API}/persons/{person['id']}/contacts",
+        json={"contacted_on": contacted_on},
+        headers=setting.headers,
+    )
+
+    assert response.status_code == 422, response.text
+    errors = {error["location"]: error["message"] for error in response.json()["errors"]}
+    assert "body.contacted_on" in errors, errors
+    if message is not None:
+        assert message in errors["body.contacted_on"], errors
+    assert await count(db, FollowUp) == 0
+
+
+async def test_a_contact_on_the_day_the_charter_entered_into_force_is_taken(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    setting = await a_case(client, app, db)
+    person = await add_person(client, setting)
+
+    response = await client.post(
+        f"{API}/persons/{person['id']}/contacts",
+        json={"contacted_on": "1945-10-24"},
+        headers=setting.headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["contacted_on"] == "1945-10-24"

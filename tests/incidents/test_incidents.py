@@ -5,6 +5,7 @@ sees only their own notifications."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -329,3 +330,127 @@ async def test_a_notification_is_marked_read_by_its_owner_only(
     assert [n["id"] for n in everything.json()["items"]] == [mine["id"]]
     assert len(seconds.json()["items"]) == 1  # the colleague's own is untouched
     assert await count(db, AuditEntry, AuditEntry.action == "notification.read") == 1
+
+
+async def test_a_revoked_holder_no_longer_sees_or_marks_the_cases_notifications(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Once a grant is revoked, the case's entries (its id, a person's code) leave the
+    former holder's list, and marking one read is a 404; the keeper's stay."""
+    setting = await a_case(client, app, db, investigators=2)
+    keeper, leaver = setting.intake.investigators
+    person = await add_person(client, setting)
+    recorded = await client.post(
+        f"{API}/cases/{setting.case.id}/incidents",
+        json=incident_body(person["id"]),
+        headers=keeper.headers,
+    )
+    assert recorded.status_code == 201, recorded.text
+    before = (await client.get(f"{API}/notifications", headers=leaver.headers)).json()["items"]
+    assert [n["case_id"] for n in before] == [str(setting.case.id)]
+
+    revoked = await client.delete(
+        f"{API}/cases/{setting.case.id}/grants/{leaver.id}", headers=keeper.headers
+    )
+    listed = await client.get(f"{API}/notifications", headers=leaver.headers)
+    unread = await client.get(f"{API}/notifications?unread=true", headers=leaver.headers)
+    marked = await client.post(
+        f"{API}/notifications/{before[0]['id']}/read", headers=leaver.headers
+    )
+    kept = await client.get(f"{API}/notifications", headers=keeper.headers)
+
+    assert revoked.status_code == 204, revoked.text
+    assert (listed.status_code, listed.json()["items"]) == (200, [])
+    assert unread.json()["items"] == []
+    assert marked.status_code == 404, marked.text
+    assert [n["case_id"] for n in kept.json()["items"]] == [str(setting.case.id)]
+    async with db.sessionmaker() as session:
+        row = await session.get(Notification, uuid.UUID(before[0]["id"]))
+    assert row is not None
+    assert row.read_at is None  # the refused mark changed nothing
+    assert await count(db, AuditEntry, AuditEntry.action == "notification.read") == 0
+
+
+async def test_a_notification_about_no_case_stays_listed(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """The holding filter only applies to entries about a case."""
+    setting = await a_case(client, app, db)
+    async with db.sessionmaker() as session, session.begin():
+        session.add(
+            Notification(
+                id=uuid.uuid4(),
+                staff_id=setting.intake.investigators[0].id,
+                kind="test.no-case",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    listed = await client.get(f"{API}/notifications", headers=setting.headers)
+
+    assert [n["kind"] for n in listed.json()["items"]] == ["test.no-case"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        ({"occurred_on": "0001-01-01", "occurred_until": None}, "body.occurred_on", "1945-10-24"),
+        ({"occurred_on": "1945-10-23", "occurred_until": None}, "body.occurred_on", "1945-10-24"),
+        ({"occurred_until": "1900-01-01"}, "body.occurred_until", "1945-10-24"),
+        ({"occurred_on": 0, "occurred_until": None}, "body.occurred_on", "YYYY-MM-DD"),
+        ({"occurred_on": "0", "occurred_until": None}, "body.occurred_on", "YYYY-MM-DD"),
+        ({"occurred_until": 86400}, "body.occurred_until", "YYYY-MM-DD"),
+        ({"occurred_on": "2021-3-1", "occurred_until": None}, "body.occurred_on", "YYYY-MM-DD"),
+        ({"occurred_on": "2021-03-01T00:00:00", "occurred_until": None}, "body.occurred_on", None),
+        (  # full-width digits
+            {"occurred_on": "\uff12\uff10\uff12\uff11-03-01", "occurred_until": None},
+            "body.occurred_on",
+            "YYYY-MM-DD",
+        ),
+        ({"occurred_on": "2021-02-30", "occurred_until": None}, "body.occurred_on", None),
+    ],
+)
+async def test_an_incident_day_is_iso_text_not_before_the_un_charter(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    changes: dict[str, Any],
+    where: str,
+    message: str | None,
+) -> None:
+    setting = await a_case(client, app, db)
+    person = await add_person(client, setting, scores=(1, 1))
+
+    response = await client.post(
+        f"{API}/cases/{setting.case.id}/incidents",
+        json=incident_body(person["id"], **changes),
+        headers=setting.headers,
+    )
+
+    assert response.status_code == 422, response.text
+    errors = {error["location"]: error["message"] for error in response.json()["errors"]}
+    assert where in errors, errors
+    if message is not None:
+        assert message in errors[where], errors
+    assert await count(db, Incident) == 0
+    assert await count(db, Notification) == 0
+    assert await count(db, AuditEntry, AuditEntry.action == "incident.recorded") == 0
+
+
+async def test_an_incident_on_the_day_the_charter_entered_into_force_is_taken(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    setting = await a_case(client, app, db)
+    person = await add_person(client, setting)
+
+    response = await client.post(
+        f"{API}/cases/{setting.case.id}/incidents",
+        json=incident_body(person["id"], occurred_on="1945-10-24", occurred_until="1945-10-25"),
+        headers=setting.headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["occurred_on"], response.json()["occurred_until"]) == (
+        "1945-10-24",
+        "1945-10-25",
+    )

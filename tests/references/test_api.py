@@ -17,7 +17,7 @@ from app.db import Database
 from app.references.identifiers import PATTERNS, ReferenceKind
 from app.references.models import CaseReference, UnDocument
 from app.references.repository import search_query
-from app.references.service import MAX_LINKS_PER_CASE
+from app.references.service import MAX_LINKS_PER_CASE, open_link, open_title, seal_link
 from app.staff.roles import Role
 from tests.factories import Person, make_person
 from tests.intake.support import (
@@ -50,6 +50,11 @@ async def trail(db: Database, since: int) -> list[AuditEntry]:
     async with db.sessionmaker() as session:
         query = select(AuditEntry).where(AuditEntry.seq > since).order_by(AuditEntry.seq)
         return list((await session.scalars(query)).all())
+
+
+async def link_ids(db: Database) -> set[uuid.UUID]:
+    async with db.sessionmaker() as session:
+        return set(await session.scalars(select(CaseReference.id)))
 
 
 async def head(db: Database) -> int:
@@ -99,7 +104,7 @@ async def test_every_valid_identifier_is_catalogued_in_canonical_spelling(
     assert catalogue == stored
 
 
-async def test_lower_case_is_stored_in_canonical_spelling(
+async def test_lower_case_is_stored_in_canonical_spelling_and_the_title_sealed(
     client: httpx.AsyncClient, app: FastAPI, db: Database
 ) -> None:
     person = await investigator(app, db)
@@ -107,14 +112,14 @@ async def test_lower_case_is_stored_in_canonical_spelling(
     response = await add(client, person, "communication", "al chn 4/2021", title="Allegation")
 
     assert response.status_code == 201, response.text
+    assert response.json()["title"] == "Allegation"
     async with db.sessionmaker() as session:
         row = await session.get(UnDocument, uuid.UUID(response.json()["id"]))
     assert row is not None
-    assert (row.identifier, row.kind, row.title) == (
-        "AL CHN 4/2021",
-        ReferenceKind.communication,
-        "Allegation",
-    )
+    assert (row.identifier, row.kind) == ("AL CHN 4/2021", ReferenceKind.communication)
+    assert row.title is not None
+    assert b"Allegation" not in row.title
+    assert open_title(app.state.keyring, row) == "Allegation"
     assert row.added_by == person.id
 
 
@@ -195,6 +200,9 @@ async def test_an_addition_is_audited_by_id_and_identifier(
         ({"issued_on": "2999-01-01"}, 400),
         ({"issued_on": (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=2)).isoformat()}, 400),
         ({"issued_on": "1900-01-01"}, 400),
+        ({"issued_on": 0}, 422),  # not read as a Unix time (1970-01-01)
+        ({"issued_on": "0"}, 422),
+        ({"issued_on": "2021-03-01T00:00:00"}, 422),
         ({"unexpected": "field"}, 422),
     ],
 )
@@ -399,7 +407,12 @@ async def test_linking_by_identifier_catalogues_then_links_once_audited(
         ("reference.added", "un_document", body["document"]["id"]),
         ("case.reference_linked", "case", str(case.id)),
     ]
-    assert entries[1].details == {"document_id": body["document"]["id"], "kind": "communication"}
+    async with db.sessionmaker() as session:
+        [link] = (await session.scalars(select(CaseReference))).all()
+    assert link.case_id == case.id
+    assert open_link(app.state.keyring, link) == uuid.UUID(body["document"]["id"])
+    # The link's id only: the trail does not pair the case with the document.
+    assert entries[1].details == {"link_id": str(link.id)}
     assert await rows(db) == (1, 1, since + 2)
 
 
@@ -414,6 +427,7 @@ async def test_a_case_lists_its_links_by_identifier_and_unlinks_one_audited(
     await client.post(path, json={"document_id": catalogued.json()["id"]}, headers=holder.headers)
     listed = await client.get(path, headers=holder.headers)
     document_id = catalogued.json()["id"]
+    links_before = await link_ids(db)
     since = await head(db)
 
     removed = await client.delete(f"{path}/{document_id}", headers=holder.headers)
@@ -433,7 +447,8 @@ async def test_a_case_lists_its_links_by_identifier_and_unlinks_one_audited(
     assert twice.status_code == 404
     [entry] = await trail(db, since)
     assert (entry.action, entry.object_id) == ("case.reference_unlinked", str(case.id))
-    assert entry.details == {"document_id": document_id}
+    [removed_link] = links_before - await link_ids(db)
+    assert entry.details == {"link_id": str(removed_link)}
     still = await client.get(f"{REFERENCES}/{document_id}", headers=holder.headers)
     assert still.status_code == 200  # the catalogue keeps the document
 
@@ -519,9 +534,17 @@ async def test_a_case_links_a_bounded_number_of_documents(
             )
             session.add(document)
             await session.flush()
+            link_id = uuid.uuid4()
+            sealed = seal_link(
+                app.state.keyring, link_id=link_id, case_id=case.id, document_id=document.id
+            )
             session.add(
                 CaseReference(
-                    case_id=case.id, document_id=document.id, linked_by=holder.id, linked_on=today
+                    id=link_id,
+                    case_id=case.id,
+                    sealed=sealed,
+                    linked_by=holder.id,
+                    linked_on=today,
                 )
             )
     before = await rows(db)

@@ -38,7 +38,7 @@ from app.keystore import ServiceKeys
 from app.main import create_app
 from app.persons.models import Person as PersonOfConcern
 from app.references.identifiers import ReferenceKind
-from app.references.models import CaseReference, UnDocument
+from app.references.models import UnDocument
 from app.staff.roles import Role
 from app.staff.service import invite
 from tests.factories import Person, make_person
@@ -344,28 +344,26 @@ def new_case_body(world: World) -> dict[str, object]:
     return case_body(world.current).body
 
 
-async def un_document(db: Database, world: World | None) -> uuid.UUID:
-    """A UN document in the catalogue, linked to the world's case when there is one."""
-    today = dt.datetime.now(dt.UTC).date()
+async def un_document(db: Database, world: World | None, client: httpx.AsyncClient) -> uuid.UUID:
+    """A UN document in the catalogue, linked to the world's case when there is one (by
+    a holder, through the API: the link is sealed)."""
+    if world is not None:
+        linked = await client.post(
+            f"{API}/cases/{world.case.id}/references",
+            json={"identifier": "CHN 1/2020"},
+            headers=world.holders[0].headers,
+        )
+        assert linked.status_code == 201, linked.text
+        return uuid.UUID(linked.json()["document"]["id"])
     document = UnDocument(
         id=uuid.uuid4(),
         kind=ReferenceKind.communication,
         identifier="CHN 1/2020",
         added_by=uuid.uuid4(),
-        added_on=today,
+        added_on=dt.datetime.now(dt.UTC).date(),
     )
     async with db.sessionmaker() as session, session.begin():
         session.add(document)
-        await session.flush()
-        if world is not None:
-            session.add(
-                CaseReference(
-                    case_id=world.case.id,
-                    document_id=document.id,
-                    linked_by=world.holders[0].id,
-                    linked_on=today,
-                )
-            )
     return document.id
 
 
@@ -515,7 +513,7 @@ async def call_for(
         for part in OBJECT_PARAMETERS:
             path = path.replace(part, str(uuid.uuid4()))
     if "{document_id}" in path:
-        path = path.replace("{document_id}", str(await un_document(db, world)))
+        path = path.replace("{document_id}", str(await un_document(db, world, client)))
     path = path.replace("{staff_id}", str(target.person.id))
     path = path.replace("{key_id}", str(target.key_id))
     path = path.replace("{invitation_id}", str(target.invitation_id))
