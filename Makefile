@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# Test processes: pytest-xdist's "auto" is one per core (each has its own databases).
+TEST_WORKERS ?= auto
 
 .PHONY: run test install install-dev lint bench lock clean
 
@@ -39,8 +41,9 @@ lint: $(VENV)/.dev
 
 test: lint
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage run -m pytest -q tests/crypto
 	$(BIN)/coverage report --include='app/crypto/*' --fail-under=100
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --ignore=tests/crypto $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/crypto.py

@@ -4,7 +4,8 @@ app served over ASGI to an ``httpx.AsyncClient``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,21 +20,28 @@ from app.db import Database, create_engine
 from app.keystore import ServiceKeys
 from app.main import create_app
 from app.migrate import upgrade
-from tests.databases import postgres_url, reset_postgres
+from tests.databases import drop_database, postgres_url, reset_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of a database migrated to head with ``alembic upgrade head`` once per run."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """URL of a database migrated to head with ``alembic upgrade head`` once per run (per
+    test process, under ``pytest -n``: each has its own PostgreSQL database)."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'intake.db'}"
-    else:
-        url = postgres_url()
-        asyncio.run(reset_postgres(url))
+        upgrade(url)
+        yield url
+        return
+    url = postgres_url()
+    asyncio.run(reset_postgres(url))
     upgrade(url)
-    return url
+    yield url
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        asyncio.run(drop_database(url))  # the process's own; the configured one stays
 
 
 @pytest.fixture(scope="session")

@@ -26,14 +26,22 @@ def postgres_required() -> bool:
     return bool(os.environ.get("CI") or os.environ.get("INTAKE_REQUIRE_POSTGRES"))
 
 
-def postgres_url() -> str:
-    """The configured PostgreSQL URL, or skip (fail in CI) when there is none."""
+def postgres_url(purpose: str = "") -> str:
+    """The configured PostgreSQL URL, or skip (fail in CI) when there is none.
+
+    Each test process (``pytest -n``: ``PYTEST_XDIST_WORKER``) and each ``purpose`` gets
+    a database of its own beside the configured one, named after it, so processes never
+    reset each other's; ``reset_postgres`` creates it when missing."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         reason = f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1/x)"
         if postgres_required():
             pytest.fail(f"{reason}; CI must run them", pytrace=False)
         pytest.skip(reason)
+    suffix = "_".join(part for part in (os.environ.get("PYTEST_XDIST_WORKER"), purpose) if part)
+    if suffix:
+        parsed = make_url(url)
+        url = parsed.set(database=f"{parsed.database}_{suffix}").render_as_string(False)
     return async_database_url(url)
 
 
@@ -59,13 +67,29 @@ async def scratch_postgres() -> AsyncIterator[str]:
         await drop_database(make_url(base).set(database=name).render_as_string(False))
 
 
+async def _create_missing(url: str) -> None:
+    name = make_url(url).database
+    admin = create_engine(make_url(url).set(database="postgres").render_as_string(False))
+    try:
+        async with admin.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            found = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if found is None:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+
+
 async def drop_database(url: str) -> None:
     name = make_url(url).database
     await _admin_execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def reset_postgres(url: str) -> None:
-    """Empty the configured test database so ``alembic upgrade head`` builds it anew."""
+    """Empty (or create) a test database so ``alembic upgrade head`` builds it anew."""
+    await _create_missing(url)
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:

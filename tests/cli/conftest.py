@@ -4,10 +4,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.cli.support import Deployment, deployment
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n``, the tests here on one backend run in one process: they share
+    the deployment ``d`` stands up for it, which costs some 30 s to make."""
+    for item in items:
+        if HERE in item.path.parents:
+            backend = "postgres" if "postgres" in item.name.rpartition("[")[2] else "sqlite"
+            item.add_marker(pytest.mark.xdist_group(f"cli-{backend}"))
 
 
 @pytest.fixture(

@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from app.crypto import totp
-from tests.databases import postgres_url, reset_postgres
+from tests.databases import drop_database, postgres_url, reset_postgres
 from tests.processes import INTAKE, Server, intake, intake_env, running_server
 
 PASSWORD = "granite-meadow-cobalt-73"
@@ -301,8 +301,9 @@ def publish_roster(d: Deployment, *staff: str) -> str:
 @contextmanager
 def deployment(workdir: Path, backend: str) -> Iterator[Deployment]:
     overrides: dict[str, str] = {}
+    url = None
     if backend == "postgres":
-        url = postgres_url()
+        url = postgres_url("cli")  # its own: the server resets and migrates it
         asyncio.run(reset_postgres(url))
         overrides["INTAKE_DATABASE_URL"] = url.replace("+asyncpg", "")
     base_env = intake_env(workdir, **overrides)
@@ -337,3 +338,5 @@ def deployment(workdir: Path, backend: str) -> Iterator[Deployment]:
         # Only ivy receives new cases; max can be granted one, but is not on the roster.
         d.roster_fingerprint = publish_roster(d, "ivy")
         yield d
+    if url is not None:
+        asyncio.run(drop_database(url))

@@ -159,7 +159,12 @@ async def test_signing_in_is_required(
 
 @pytest.mark.parametrize(
     ("upload_id", "status"),
-    [(str(uuid.uuid4()), 404), (str(uuid.UUID(int=0)), 404), ("not-a-uuid", 422), ("0" * 36, 422)],
+    [
+        ("3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f", 404),
+        (str(uuid.UUID(int=0)), 404),
+        ("not-a-uuid", 422),
+        ("0" * 36, 422),
+    ],
 )
 async def test_unknown_upload_ids(
     client: httpx.AsyncClient, app: FastAPI, db: Database, upload_id: str, status: int
