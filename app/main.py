@@ -16,11 +16,13 @@ from fastapi import FastAPI
 from app.audit.router import router as audit_router
 from app.audit.service import flush_deferred
 from app.blobs import LocalBlobStore
+from app.breaches.router import router as breaches_router
 from app.cases.router import router as cases_router
 from app.config import Settings, get_settings
 from app.consent.router import router as consent_router
 from app.crypto.envelope import Keyring
 from app.db import Database
+from app.directory.router import router as directory_router
 from app.disclosures.router import router as disclosures_router
 from app.followups.router import router as followups_router
 from app.health.router import router as health_router
@@ -29,6 +31,7 @@ from app.items.ingest import Ingestor
 from app.items.router import router as items_router
 from app.items.service import sweep_blobs
 from app.keystore import ServiceKeys, load_keys
+from app.meetings.router import router as meetings_router
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.migrate import head_revision
 from app.problems import install_problem_handlers
@@ -41,6 +44,7 @@ from app.submitters.router import router as submitters_router
 from app.submitters.tokens import SubmitterTokens
 from app.uploads.router import router as uploads_router
 from app.uploads.service import sweep_uploads
+from app.visits.router import router as visits_router
 
 API_PREFIX = "/api/v1"
 logger = logging.getLogger(__name__)
@@ -116,6 +120,10 @@ def create_app(
     app.include_router(followups_router)
     app.include_router(references_router)
     app.include_router(disclosures_router)
+    app.include_router(directory_router)
+    app.include_router(visits_router)
+    app.include_router(meetings_router)
+    app.include_router(breaches_router)
     return app
 
 

@@ -99,6 +99,10 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
     "POST /api/v1/cases/{case_id}/references": INVESTIGATOR,
     "GET /api/v1/cases/{case_id}/references": INVESTIGATOR,
     "DELETE /api/v1/cases/{case_id}/references/{document_id}": INVESTIGATOR,
+    # --- directory routes ---
+    # --- visits routes ---
+    # --- meetings routes ---
+    # --- breaches routes ---
     # --- disclosures routes ---
     "POST /api/v1/cases/{case_id}/disclosures": INVESTIGATOR,
     "GET /api/v1/cases/{case_id}/disclosures": INVESTIGATOR,
@@ -122,6 +126,7 @@ PUBLIC_ROUTES: Final = frozenset(
         "GET /api/v1/intake/service",
         "GET /api/v1/intake/roster",
         "POST /api/v1/submitter/session",
+        # --- public breach report ---
         "OPTIONS /api/v1/uploads",
     }
 )

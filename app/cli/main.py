@@ -125,6 +125,36 @@ COMMANDS: dict[str, Lazy] = {
         "Share or export a case: request, approve, release (rules C5, C6, P2).",
         group=True,
     ),
+    "directory": Lazy(
+        "app.cli.visits",
+        "directory",
+        "The directory: communities, venues, interpreters, facilities (coordinators).",
+        group=True,
+    ),
+    "visits": Lazy(
+        "app.cli.visits",
+        "visits",
+        "Visits: plan, move through phases, log access requests, close (rule A1).",
+        group=True,
+    ),
+    "meetings": Lazy(
+        "app.cli.meetings",
+        "meetings",
+        "Meetings: schedule, confirm, cancel, close (rules M1-M4, M6, M7).",
+        group=True,
+    ),
+    "programme": Lazy(
+        "app.cli.programme",
+        "programme",
+        "A visit's programme and calendar (the liaison sees official meetings only, M5).",
+        group=True,
+    ),
+    "breaches": Lazy(
+        "app.cli.breaches",
+        "breaches",
+        "Breaches of the agreed terms: record, list, the public report (B1, B2).",
+        group=True,
+    ),
 }
 
 

@@ -13,6 +13,8 @@ Layout: "WITE" | version u8 = 1 | KEK id length u8 | KEK id (ASCII) | key nonce 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable
 from typing import Final
@@ -35,6 +37,7 @@ _TAG_BYTES: Final = 16
 _WRAPPED_BYTES: Final = _DATA_KEY_BYTES + _TAG_BYTES
 _VALUE_LABEL: Final = b"witness-intake envelope value v1\x00"
 _KEY_LABEL: Final = b"witness-intake envelope key v1\x00"
+_INDEX_LABEL: Final = b"witness-intake blind index v1\x00"
 
 
 def _field(text: str) -> bytes:
@@ -98,6 +101,18 @@ class Keyring:
         context = _context(table, column, row_id)
         data_key, rest = self._unwrap(bytes(blob), context)
         return self._wrap(data_key, context) + rest
+
+    def blind_index(self, value: str, *, purpose: str) -> str:
+        """A keyed tag of ``value`` (64 hex digits) that the database can compare for
+        equality — a unique or exclusion constraint — without holding the value.
+
+        HMAC-SHA256 under a subkey of the active KEK derived for ``purpose``, so tags for
+        different purposes never match and nobody without the KEK can compute or test
+        one. Deterministic by design: equal values give equal tags, which a dump shows
+        (how often one value recurs), never which value. Rotating the KEK changes every
+        tag: recompute them then."""
+        subkey = self._active._derive(_INDEX_LABEL + _field(purpose))
+        return hmac.new(subkey, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def key_id_of(self, blob: BytesLike) -> str:
         """Id of the KEK an envelope is wrapped under (to find envelopes to rotate)."""

@@ -13,8 +13,10 @@ import binascii
 import json
 from typing import Final, NoReturn, Self
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.crypto import _rng
 from app.crypto.errors import KeyFileError
@@ -128,6 +130,12 @@ class KeyEncryptionKey:
     def _aead(self) -> AESGCM:
         """AES-256-GCM under this key. Internal to ``app.crypto`` (envelopes)."""
         return self._cipher
+
+    def _derive(self, info: bytes) -> bytes:
+        """A 32-byte subkey for one purpose (HKDF-SHA256). Internal to ``app.crypto``."""
+        return HKDF(algorithm=hashes.SHA256(), length=_KEY_BYTES, salt=None, info=info).derive(
+            self._material
+        )
 
     def __repr__(self) -> str:
         return f"KeyEncryptionKey(id={self.id!r})"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    String,
     UniqueConstraint,
     Uuid,
 )
@@ -56,3 +57,20 @@ class RiskAssessment(Base):
     review_on: Mapped[dt.date] = mapped_column(Date)
     assessed_on: Mapped[dt.date] = mapped_column(Date)
     assessor_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+
+
+class ReassessmentFlag(Base):
+    """A person to re-assess because something happened around them (a critical breach
+    of a meeting they attended, rule B2). Open while no assessment newer than
+    ``after_seq`` exists; ``app.policy.assert_may_schedule`` refuses them until then."""
+
+    __tablename__ = "reassessment_flags"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("persons.id", ondelete="CASCADE"), index=True
+    )
+    after_seq: Mapped[int] = mapped_column(Integer)  # the newest assessment when flagged (0: none)
+    reason: Mapped[str] = mapped_column(String(40))  # e.g. "breach"
+    object_id: Mapped[str | None] = mapped_column(String(36), default=None)  # e.g. the breach
+    flagged_on: Mapped[dt.date] = mapped_column(Date)

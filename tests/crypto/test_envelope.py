@@ -126,3 +126,17 @@ def test_keyring_repr_shows_ids_only() -> None:
     assert repr(Keyring(NEW, retired=[OLD])) == (
         f"Keyring(active={NEW.id!r}, keys={sorted([NEW.id, OLD.id])!r})"
     )
+
+
+def test_blind_index_is_keyed_deterministic_and_per_purpose() -> None:
+    keyring = Keyring(KeyEncryptionKey.generate())
+    tag = keyring.blind_index("interpreter:42", purpose="booking")
+    assert len(tag) == 64
+    assert int(tag, 16) >= 0
+    assert tag == keyring.blind_index("interpreter:42", purpose="booking")
+    assert tag != keyring.blind_index("interpreter:43", purpose="booking")
+    assert tag != keyring.blind_index("interpreter:42", purpose="another")
+    assert tag != Keyring(KeyEncryptionKey.generate()).blind_index(
+        "interpreter:42", purpose="booking"
+    )
+    assert "42" not in tag
