@@ -38,7 +38,7 @@ from app.errors import PolicyViolation
 from app.persons.models import Person
 from app.persons.service import persons_of_case
 from app.risk.levels import RiskLevel
-from app.risk.service import current_assessment
+from app.risk.service import current_assessment, open_flags
 
 # What each purpose needs the person to have agreed to (C5).
 PURPOSE_SCOPES: Final[dict[DisclosurePurpose, ConsentScope]] = {
@@ -95,12 +95,21 @@ class Verdict:
 async def assert_may_schedule(
     session: AsyncSession, keyring: Keyring, person: Person, *, today: dt.date
 ) -> None:
-    """A meeting with ``person`` may be confirmed: a current assessment (P5) and, at high
-    or critical risk, a recorded mitigation plan (P2)."""
+    """A meeting with ``person`` may be confirmed: a current assessment (P5) made since
+    any breach that flagged them (B2), and, at high or critical risk, a recorded
+    mitigation plan (P2)."""
     assessment = await current_assessment(session, keyring, person_id=person.id)
     if assessment is None:
         raise PolicyViolation(
             "P5", f"Person {person.code} has no risk assessment; assess them before a meeting."
+        )
+    flags = await open_flags(session, person.id)
+    if flags:
+        raise PolicyViolation(
+            "P5",
+            f"Person {person.code} must be re-assessed after a breach of a meeting they "
+            f"attended (flagged on {flags[0].flagged_on.isoformat()}); record a new risk "
+            "assessment before a meeting.",
         )
     if not assessment.is_current(today):
         raise PolicyViolation(
@@ -116,35 +125,31 @@ async def assert_may_schedule(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a disclosure would carry, who asked, and the approvals it has."""
+
+    items: Sequence[DisclosedItem]
+    partner_name: str | None
+    requested_by: uuid.UUID
+    requester_holds: bool
+    """The one who asked still holds the case as an active investigator."""
+    approvals: Collection[Approval]
+    today: dt.date
+    final: bool
+    """The moment of release: a missing approval is a refusal too."""
+
+
 async def assert_may_share(
     session: AsyncSession,
     keyring: Keyring,
     case: Case,
     purpose: DisclosurePurpose,
-    *,
-    items: Sequence[DisclosedItem],
-    partner_name: str | None,
-    requested_by: uuid.UUID,
-    requester_holds: bool,
-    approvals: Collection[Approval],
-    today: dt.date,
-    final: bool,
+    asked: Asked,
 ) -> Verdict:
-    """Whether ``items`` of ``case`` may be shared for ``purpose``; see ``_assert_may_disclose``."""
-    return await _assert_may_disclose(
-        session,
-        keyring,
-        case,
-        DisclosureKind.share,
-        purpose,
-        items=items,
-        partner_name=partner_name,
-        requested_by=requested_by,
-        requester_holds=requester_holds,
-        approvals=approvals,
-        today=today,
-        final=final,
-    )
+    """Whether ``asked.items`` of ``case`` may be shared for ``purpose``; see
+    ``_assert_may_disclose``."""
+    return await _assert_may_disclose(session, keyring, case, DisclosureKind.share, purpose, asked)
 
 
 async def assert_may_export(
@@ -152,63 +157,15 @@ async def assert_may_export(
     keyring: Keyring,
     case: Case,
     purpose: DisclosurePurpose,
-    *,
-    items: Sequence[DisclosedItem],
-    partner_name: str | None,
-    requested_by: uuid.UUID,
-    requester_holds: bool,
-    approvals: Collection[Approval],
-    today: dt.date,
-    final: bool,
+    asked: Asked,
 ) -> Verdict:
-    """Whether ``items`` of ``case`` may be exported for ``purpose``; see
+    """Whether ``asked.items`` of ``case`` may be exported for ``purpose``; see
     ``_assert_may_disclose``."""
-    return await _assert_may_disclose(
-        session,
-        keyring,
-        case,
-        DisclosureKind.export,
-        purpose,
-        items=items,
-        partner_name=partner_name,
-        requested_by=requested_by,
-        requester_holds=requester_holds,
-        approvals=approvals,
-        today=today,
-        final=final,
-    )
+    return await _assert_may_disclose(session, keyring, case, DisclosureKind.export, purpose, asked)
 
 
-async def assert_may_disclose(
-    session: AsyncSession,
-    keyring: Keyring,
-    case: Case,
-    kind: DisclosureKind,
-    purpose: DisclosurePurpose,
-    *,
-    items: Sequence[DisclosedItem],
-    partner_name: str | None,
-    requested_by: uuid.UUID,
-    requester_holds: bool,
-    approvals: Collection[Approval],
-    today: dt.date,
-    final: bool,
-) -> Verdict:
-    """``assert_may_share`` or ``assert_may_export``, by ``kind``."""
-    hook = assert_may_share if kind is DisclosureKind.share else assert_may_export
-    return await hook(
-        session,
-        keyring,
-        case,
-        purpose,
-        items=items,
-        partner_name=partner_name,
-        requested_by=requested_by,
-        requester_holds=requester_holds,
-        approvals=approvals,
-        today=today,
-        final=final,
-    )
+HOOKS: Final = {DisclosureKind.share: assert_may_share, DisclosureKind.export: assert_may_export}
+"""The hook for each kind of disclosure."""
 
 
 async def _assert_may_disclose(
@@ -217,24 +174,17 @@ async def _assert_may_disclose(
     case: Case,
     kind: DisclosureKind,
     purpose: DisclosurePurpose,
-    *,
-    items: Sequence[DisclosedItem],
-    partner_name: str | None,
-    requested_by: uuid.UUID,
-    requester_holds: bool,
-    approvals: Collection[Approval],
-    today: dt.date,
-    final: bool,
+    asked: Asked,
 ) -> Verdict:
     """Refuse (``PolicyViolation`` naming the rule) what may never happen now; otherwise
     say which approvals the disclosure needs. With ``final`` (the moment it is released)
     a missing approval is a refusal too. Approvals count only from people other than
-    ``requested_by`` (nobody is their own second pair of eyes), and only while they
+    the one who asked (nobody is their own second pair of eyes), and only while they
     stand (``Approval``); and while the one who asked still holds the case as an active
     investigator (``requester_holds``), or the approver would be deciding alone."""
     scope = PURPOSE_SCOPES[purpose]
-    await _check_consent(session, case, items, scope, partner_name)
-    identity = any(item.kind is ItemKind.IDENTITY for item in items)
+    await _check_consent(session, case, asked.items, scope, asked.partner_name)
+    identity = any(item.kind is ItemKind.IDENTITY for item in asked.items)
     if identity:
         if purpose is DisclosurePurpose.anonymous_quote:
             raise PolicyViolation(
@@ -242,9 +192,9 @@ async def _assert_may_disclose(
                 "An anonymous quote carries nothing that identifies the person: leave the "
                 "identity items out.",
             )
-        await _check_identity_consent(session, case, items)
+        await _check_identity_consent(session, case, asked.items)
 
-    level, risk_state = await _check_assessments(session, keyring, case, today=today)
+    level, risk_state = await _check_assessments(session, keyring, case, today=asked.today)
     if level is RiskLevel.critical:
         raise PolicyViolation(
             "P2",
@@ -253,7 +203,7 @@ async def _assert_may_disclose(
         )
 
     needed = (("C6",) if identity else ()) + (("P2",) if level.rank >= APPROVAL_FROM.rank else ())
-    if needed and not requester_holds:
+    if needed and not asked.requester_holds:
         raise PolicyViolation(
             needed[0],
             "The investigator who asked for this disclosure no longer holds the case, so "
@@ -263,13 +213,13 @@ async def _assert_may_disclose(
     consent_seq = await last_seq(session, case.id)
     second = frozenset(
         approval.staff_id
-        for approval in approvals
-        if approval.staff_id != requested_by
+        for approval in asked.approvals
+        if approval.staff_id != asked.requested_by
         and approval.holds
         and approval.consent_seq == consent_seq
         and approval.risk_state == risk_state
     )
-    if final and needed and not second:
+    if asked.final and needed and not second:
         reasons = " and ".join(
             {"C6": "it carries identity", "P2": f"the risk is {level.value}"}[rule]
             for rule in needed
@@ -277,7 +227,7 @@ async def _assert_may_disclose(
         lapsed = (
             " (an approval given before the consent or the risk changed, or by someone "
             "who no longer holds the case, does not count)"
-            if any(approval.staff_id != requested_by for approval in approvals)
+            if any(approval.staff_id != asked.requested_by for approval in asked.approvals)
             else ""
         )
         raise PolicyViolation(

@@ -40,7 +40,7 @@ from app.disclosures.models import (
 from app.disclosures.schemas import DisclosureCreate
 from app.errors import Conflict, NotFound, PolicyViolation
 from app.items.models import Item
-from app.policy import Approval, DisclosedItem, Verdict, assert_may_disclose
+from app.policy import HOOKS, Approval, Asked, DisclosedItem, Verdict
 from app.staff.models import StaffMember, StaffStatus
 from app.staff.roles import Role
 
@@ -115,19 +115,21 @@ async def _check(
 ) -> Verdict:
     staff = [disclosure.requested_by, *(approval.staff_id for approval in approvals)]
     holders = await holding(session, case.id, staff)
-    return await assert_may_disclose(
+    hook = HOOKS[disclosure.kind]
+    return await hook(
         session,
         keyring,
         case,
-        disclosure.kind,
         disclosure.purpose,
-        items=_disclosed(items),
-        partner_name=disclosure.partner_name,
-        requested_by=disclosure.requested_by,
-        requester_holds=disclosure.requested_by in holders,
-        approvals=standing(approvals, holders),
-        today=today,
-        final=final,
+        Asked(
+            items=_disclosed(items),
+            partner_name=disclosure.partner_name,
+            requested_by=disclosure.requested_by,
+            requester_holds=disclosure.requested_by in holders,
+            approvals=standing(approvals, holders),
+            today=today,
+            final=final,
+        ),
     )
 
 
