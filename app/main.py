@@ -31,6 +31,7 @@ from app.items.ingest import Ingestor
 from app.items.router import router as items_router
 from app.items.service import sweep_blobs
 from app.keystore import ServiceKeys, load_keys
+from app.meetings.programme import programme_router
 from app.meetings.router import router as meetings_router
 from app.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.migrate import head_revision
@@ -122,6 +123,7 @@ def create_app(
     app.include_router(disclosures_router)
     app.include_router(directory_router)
     app.include_router(visits_router)
+    app.include_router(programme_router)  # first: /meetings/{id}.ics before /meetings/{id}
     app.include_router(meetings_router)
     app.include_router(breaches_router)
     return app

@@ -11,10 +11,10 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import Date, Enum, ForeignKey, Index, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, UtcDateTime
 
 
 def _enum(kind: type[StrEnum], name: str) -> Enum:
@@ -49,4 +49,4 @@ class Breach(Base):
     region: Mapped[str | None] = mapped_column(String(80), default=None)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     recorded_by: Mapped[uuid.UUID] = mapped_column(Uuid)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

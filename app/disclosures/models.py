@@ -13,10 +13,10 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, UtcDateTime
 
 
 class DisclosureKind(StrEnum):
@@ -61,8 +61,8 @@ class Disclosure(Base):
         _enum(DisclosureStatus, "disclosure_status"), default=DisclosureStatus.pending
     )
     requested_by: Mapped[uuid.UUID] = mapped_column(Uuid)
-    requested_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    requested_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     released_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, default=None)
 
 
@@ -77,7 +77,7 @@ class DisclosureApproval(Base):
     staff_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("staff_members.id", ondelete="RESTRICT"), primary_key=True
     )
-    approved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     # What it was given under; it counts only while both still hold (app.policy).
     consent_seq: Mapped[int] = mapped_column(Integer)  # the case's newest consent record
     risk_state: Mapped[str] = mapped_column(String(64))  # digest of the current assessments

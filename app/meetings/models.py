@@ -17,10 +17,10 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, UtcDateTime
 from app.visits.models import VisitPhase
 
 
@@ -51,12 +51,12 @@ class Meeting(Base):
     visit_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("visits.id", ondelete="CASCADE"))
     kind: Mapped[MeetingKind] = mapped_column(_enum(MeetingKind, "meeting_kind"))
     phase: Mapped[VisitPhase] = mapped_column(_enum(VisitPhase, "meeting_phase"))
-    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus, "meeting_status"))
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class Booking(Base):
@@ -71,5 +71,5 @@ class Booking(Base):
         Uuid, ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
     resource: Mapped[str] = mapped_column(String(64))
-    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    ends_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    starts_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
