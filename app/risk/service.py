@@ -41,7 +41,7 @@ from app.persons.models import Person
 from app.persons.service import visible_person
 from app.risk import repository
 from app.risk.levels import Mitigation, RiskFactor, RiskLevel, at_least, risk_level
-from app.risk.models import AssessmentBasis, RiskAssessment
+from app.risk.models import AssessmentBasis, ReassessmentFlag, RiskAssessment
 from app.staff.roles import Role
 
 SEALED_CONTEXT: Final = {"table": "risk_assessments", "column": "sealed"}
@@ -236,6 +236,27 @@ async def person_history(
 ) -> tuple[Person, list[Assessment]]:
     person = await visible_person(session, actor, person_id)
     return person, await history(session, keyring, person_id=person.id)
+
+
+async def open_flags(session: AsyncSession, person_id: uuid.UUID) -> list[ReassessmentFlag]:
+    """The person's re-assessment flags still open (rule B2: a breach of a meeting they
+    attended): no assessor's assessment of them newer than the one they were flagged
+    after (one an incident raised automatically does not count). Oldest first."""
+    reassessed = (
+        select(RiskAssessment.id)
+        .where(
+            RiskAssessment.person_id == ReassessmentFlag.person_id,
+            RiskAssessment.seq > ReassessmentFlag.after_seq,
+            RiskAssessment.basis == AssessmentBasis.assessment,
+        )
+        .exists()
+    )
+    rows = await session.scalars(
+        select(ReassessmentFlag)
+        .where(ReassessmentFlag.person_id == person_id, ~reassessed)
+        .order_by(ReassessmentFlag.flagged_on, ReassessmentFlag.id)
+    )
+    return list(rows)
 
 
 # -- assessing ----------------------------------------------------------------------
