@@ -58,6 +58,9 @@ class MeetingDetails:
     other_attendees: tuple[AttendeeCategory, ...] = ()
     officials_absent_confirmed_by: uuid.UUID | None = None  # M3, at close
     extra: dict[str, Any] = field(default_factory=dict)
+    # Read with defaults (``from_json``): details sealed without them still open.
+    no_interpretation_needed: bool = False  # M2: stated, instead of an interpreter
+    utc_offset_minutes: int = 0  # the offset the times were given in: the meeting's day
 
     def to_json(self) -> dict[str, Any]:
         def text(value: uuid.UUID | None) -> str | None:
@@ -74,6 +77,8 @@ class MeetingDetails:
             "others": [value.value for value in self.other_attendees],
             "officials_absent_confirmed_by": text(self.officials_absent_confirmed_by),
             "extra": self.extra,
+            "no_interpretation_needed": self.no_interpretation_needed,
+            "utc_offset_minutes": self.utc_offset_minutes,
         }
 
     @classmethod
@@ -92,6 +97,8 @@ class MeetingDetails:
             other_attendees=tuple(AttendeeCategory(value) for value in data["others"]),
             officials_absent_confirmed_by=ident(data["officials_absent_confirmed_by"]),
             extra=dict(data["extra"]),
+            no_interpretation_needed=bool(data.get("no_interpretation_needed", False)),
+            utc_offset_minutes=int(data.get("utc_offset_minutes", 0)),
         )
 
 

@@ -40,13 +40,16 @@ def new_code() -> str:
     return "-".join(("P", *groups))
 
 
-async def create_person(session: AsyncSession, actor: Actor, *, case_id: uuid.UUID) -> Person:
-    """A new person on a case ``actor`` holds, under a fresh code (audited)."""
-    case = await held_case(session, actor, case_id)
+async def create_person(
+    session: AsyncSession, actor: Actor, *, case_id: uuid.UUID | None
+) -> Person:
+    """A new person under a fresh code (audited): on a case ``actor`` holds, or — with
+    ``case_id`` None — met without a case (a visit's participant, a detained person)."""
+    held = None if case_id is None else (await held_case(session, actor, case_id)).id
     today = dt.datetime.now(dt.UTC).date()
     for _ in range(_ATTEMPTS):
         person = Person(
-            id=uuid.uuid4(), code=new_code(), case_id=case.id, created_by=actor.id, created_on=today
+            id=uuid.uuid4(), code=new_code(), case_id=held, created_by=actor.id, created_on=today
         )
         try:
             async with session.begin_nested():  # a clash of codes undoes this row only
@@ -59,7 +62,7 @@ async def create_person(session: AsyncSession, actor: Actor, *, case_id: uuid.UU
             action="person.added",
             object_type="person",
             object_id=person.id,
-            details={"code": person.code, "case_id": str(case.id)},
+            details={"code": person.code, "case_id": str(held) if held else "none"},
         )
         return person
     raise Conflict("Could not draw an unused person code; try again.", code="person-code")

@@ -49,6 +49,21 @@ async def add_person(
     return PersonRead.of(person, level=None, review_on=None, today=service.today())
 
 
+@router.post(
+    "/persons",
+    status_code=201,
+    summary="Add a person of concern met without a case (a visit's participant, a detained "
+    "person), under a server-made code (coordinators, investigators).",
+    response_model=PersonRead,
+    responses={422: {"description": "A body with any field (a name)."}},
+)
+async def add_caseless_person(
+    session: SessionDep, actor: Authorised, body: PersonCreate | None = None
+) -> Any:
+    person = await persons.create_person(session, actor, case_id=None)
+    return PersonRead.of(person, level=None, review_on=None, today=service.today())
+
+
 @router.get(
     "/cases/{case_id}/persons",
     summary="A case's persons of concern, each with their current level and review date "

@@ -181,3 +181,25 @@ async def test_a_person_without_a_case_is_seen_by_investigators_and_coordinators
 
     assert seen == [200, 200]
     assert hidden.status_code == 404
+
+
+async def test_a_person_met_without_a_case_is_added_by_a_coordinator(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    coordinator = await make_person(app, db, Role.coordinator)
+    investigator = await make_person(app, db, Role.investigator)
+    made = await client.post(f"{API}/persons", json={}, headers=coordinator.headers)
+    assert made.status_code == 201, made.text
+    person = made.json()
+    assert CODE.fullmatch(person["code"])
+    assert person["case_id"] is None
+    for reader in (coordinator, investigator):
+        seen = await client.get(f"{API}/persons/{person['id']}", headers=reader.headers)
+        assert seen.status_code == 200
+    named = await client.post(f"{API}/persons", json={"name": "X"}, headers=coordinator.headers)
+    assert named.status_code == 422
+    for role in (Role.liaison, Role.partner, Role.auditor):
+        other = await make_person(app, db, role)
+        refused = await client.post(f"{API}/persons", json={}, headers=other.headers)
+        assert refused.status_code == 404
+    assert await count(db, Person, Person.case_id.is_(None)) == 1
