@@ -68,6 +68,7 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
     # Persons of concern and risk: investigators holding the case (objects in the
     # queries); coordinators read persons met without a case (they plan meetings).
     "POST /api/v1/cases/{case_id}/persons": INVESTIGATOR,
+    "POST /api/v1/persons": frozenset({Role.coordinator, Role.investigator}),
     "GET /api/v1/cases/{case_id}/persons": INVESTIGATOR,
     "GET /api/v1/persons/{person_id}": frozenset({Role.coordinator, Role.investigator}),
     "PUT /api/v1/cases/{case_id}/risk": INVESTIGATOR,
@@ -100,9 +101,49 @@ ROUTE_ROLES: Final[dict[str, frozenset[Role]]] = {
     "GET /api/v1/cases/{case_id}/references": INVESTIGATOR,
     "DELETE /api/v1/cases/{case_id}/references/{document_id}": INVESTIGATOR,
     # --- directory routes ---
+    # The directory: coordinators only (the liaison, like everyone else, gets a 404).
+    "GET /api/v1/communities": frozenset({Role.coordinator}),
+    "POST /api/v1/communities": frozenset({Role.coordinator}),
+    "PATCH /api/v1/communities/{community_id}": frozenset({Role.coordinator}),
+    "GET /api/v1/venues": frozenset({Role.coordinator}),
+    "POST /api/v1/venues": frozenset({Role.coordinator}),
+    "PATCH /api/v1/venues/{venue_id}": frozenset({Role.coordinator}),
+    "GET /api/v1/interpreters": frozenset({Role.coordinator}),
+    "POST /api/v1/interpreters": frozenset({Role.coordinator}),
+    "PATCH /api/v1/interpreters/{interpreter_id}": frozenset({Role.coordinator}),
+    "GET /api/v1/facilities": frozenset({Role.coordinator}),
+    "POST /api/v1/facilities": frozenset({Role.coordinator}),
+    "PATCH /api/v1/facilities/{facility_id}": frozenset({Role.coordinator}),
     # --- visits routes ---
+    # Visits and their access-request log (A1): coordinators; the liaison reads one
+    # visit's title, dates, phase and status (the router answers with nothing more).
+    "POST /api/v1/visits": frozenset({Role.coordinator}),
+    "GET /api/v1/visits": frozenset({Role.coordinator}),
+    "GET /api/v1/visits/{visit_id}": frozenset({Role.coordinator, Role.liaison}),
+    "PATCH /api/v1/visits/{visit_id}": frozenset({Role.coordinator}),
+    "POST /api/v1/visits/{visit_id}/close": frozenset({Role.coordinator}),
+    "POST /api/v1/visits/{visit_id}/access-requests": frozenset({Role.coordinator}),
+    "GET /api/v1/visits/{visit_id}/access-requests": frozenset({Role.coordinator}),
+    "PATCH /api/v1/visits/{visit_id}/access-requests/{request_id}": frozenset({Role.coordinator}),
     # --- meetings routes ---
+    # Scheduling (rules M1-M4, M6, M7, P2, P5): coordinators only.
+    "POST /api/v1/visits/{visit_id}/meetings": frozenset({Role.coordinator}),
+    "GET /api/v1/visits/{visit_id}/meetings": frozenset({Role.coordinator}),
+    "GET /api/v1/meetings/{meeting_id}": frozenset({Role.coordinator}),
+    "PATCH /api/v1/meetings/{meeting_id}": frozenset({Role.coordinator}),
+    "POST /api/v1/meetings/{meeting_id}/confirm": frozenset({Role.coordinator}),
+    "POST /api/v1/meetings/{meeting_id}/cancel": frozenset({Role.coordinator}),
+    "POST /api/v1/meetings/{meeting_id}/close": frozenset({Role.coordinator}),
+    # programme and calendars: coordinators everything, the liaison official meetings
+    # only (M5: the query itself, app.meetings.repository.meetings_visible_to).
+    "GET /api/v1/visits/{visit_id}/programme": frozenset({Role.coordinator, Role.liaison}),
+    "GET /api/v1/visits/{visit_id}/calendar.ics": frozenset({Role.coordinator, Role.liaison}),
+    "GET /api/v1/meetings/{meeting_id}.ics": frozenset({Role.coordinator, Role.liaison}),
     # --- breaches routes ---
+    # The breach register (B1, B2): coordinators. The report is public (PUBLIC_ROUTES).
+    "POST /api/v1/visits/{visit_id}/breaches": frozenset({Role.coordinator}),
+    "GET /api/v1/visits/{visit_id}/breaches": frozenset({Role.coordinator}),
+    "GET /api/v1/breaches/{breach_id}": frozenset({Role.coordinator}),
     # --- disclosures routes ---
     "POST /api/v1/cases/{case_id}/disclosures": INVESTIGATOR,
     "GET /api/v1/cases/{case_id}/disclosures": INVESTIGATOR,
@@ -127,6 +168,7 @@ PUBLIC_ROUTES: Final = frozenset(
         "GET /api/v1/intake/roster",
         "POST /api/v1/submitter/session",
         # --- public breach report ---
+        "GET /api/v1/visits/{visit_id}/breach-report",
         "OPTIONS /api/v1/uploads",
     }
 )
