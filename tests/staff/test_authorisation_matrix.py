@@ -482,6 +482,91 @@ async def protection_objects(
     return path, person_id
 
 
+VISIT_PARAMETERS = (
+    "{visit_id}",
+    "{meeting_id}",
+    "{breach_id}",
+    "{request_id}",
+    "{community_id}",
+    "{venue_id}",
+    "{interpreter_id}",
+    "{facility_id}",
+)
+
+
+async def visit_objects(path: str, app: FastAPI, db: Database, client: httpx.AsyncClient) -> str:
+    """``path`` with the visit, meeting, breach, access request and directory entries it
+    names made real by a coordinator. They are no one's in particular (coordinators keep
+    them all), so "own" and "other's" are the same; the meeting is an official one, the
+    only kind a liaison may fetch (M5 has tests of its own: tests/programme)."""
+    if not any(part in path for part in VISIT_PARAMETERS):
+        return path
+    coordinator = (await make_person(app, db, Role.coordinator)).headers
+    tag = uuid.uuid4().hex[:8].upper()
+
+    async def made(url: str, body: dict[str, Any]) -> str:
+        response = await client.post(f"{API}{url}", json=body, headers=coordinator)
+        assert response.status_code == 201, (url, response.text)
+        return str(response.json()["id"])
+
+    async def new_visit() -> str:
+        day = TODAY.isoformat()
+        return await made("/visits", {"title": f"Visit {tag}", "starts_on": day, "ends_on": day})
+
+    async def new_breach(visit: str) -> str:
+        body = {"type": "surveillance_or_filming", "severity": "minor"}
+        return await made(f"/visits/{visit}/breaches", {**body, "occurred_on": TODAY.isoformat()})
+
+    if "{visit_id}" in path or "{meeting_id}" in path or "{breach_id}" in path:
+        visit = await new_visit()
+        path = path.replace("{visit_id}", visit)
+        if "{meeting_id}" in path:
+            start = dt.datetime.combine(TODAY + dt.timedelta(days=2), dt.time(9), dt.UTC)
+            meeting = await made(
+                f"/visits/{visit}/meetings",
+                {
+                    "kind": "official_meeting",
+                    "phase": "in_country",
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
+                },
+            )
+            path = path.replace("{meeting_id}", meeting)
+        if "{request_id}" in path:
+            request = await made(
+                f"/visits/{visit}/access-requests",
+                {"target": "documents", "description": "court records"},
+            )
+            path = path.replace("{request_id}", request)
+        if "{breach_id}" in path:
+            path = path.replace("{breach_id}", await new_breach(visit))
+    if "{community_id}" in path:
+        path = path.replace(
+            "{community_id}", await made("/communities", {"name": f"C {tag}", "region": f"R {tag}"})
+        )
+    if "{facility_id}" in path:
+        path = path.replace(
+            "{facility_id}",
+            await made("/facilities", {"name": f"F {tag}", "region": f"R {tag}", "type": "prison"}),
+        )
+    if "{venue_id}" in path:
+        path = path.replace(
+            "{venue_id}",
+            await made(
+                "/venues", {"name": f"V {tag}", "type": "un_premises", "region": f"R {tag}"}
+            ),
+        )
+    if "{interpreter_id}" in path:
+        path = path.replace(
+            "{interpreter_id}",
+            await made(
+                "/interpreters",
+                {"code": f"INT-{tag}", "source": "un_recruited", "languages": ["ug"]},
+            ),
+        )
+    return path
+
+
 @dataclass
 class Call:
     method: str
@@ -501,6 +586,7 @@ async def call_for(
 ) -> Call:
     """A plausible, well-formed request for ``route`` about ``target`` / ``world``."""
     method, path = route.split(" ", 1)
+    path = await visit_objects(path, app, db, client)
     person_id: uuid.UUID | None = None
     if world is not None:
         path, person_id = await protection_objects(path, target, world, client, db)
