@@ -19,7 +19,8 @@ async def find(
 ) -> Row | None:
     query = select(kind).where(kind.id == row_id)
     if for_update:
-        query = query.with_for_update()
+        # As the lock finds the row, not as an earlier read in this session left it.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.execute(query)).scalar_one_or_none()
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from app.auth import Authorised
+from app.auth import Authorised, KeyringDep
 from app.db import SessionDep
 from app.directory import service
 from app.directory.schemas import (
@@ -32,6 +32,7 @@ from app.directory.schemas import (
     VenueList,
     VenueRead,
 )
+from app.meetings.service import assert_directory_keeps_rules
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -44,7 +45,10 @@ def _responses(what: str) -> dict[int | str, dict[str, Any]]:
     return {
         400: {"description": f"The {what} is not valid (the problem names what)."},
         404: {"description": f"No such {what} (or one it names)."},
-        409: {"description": f"A {what} of that name or code exists already."},
+        409: {
+            "description": f"A {what} of that name or code exists already, or the change "
+            "would make a confirmed meeting break a rule (M1, M2, M4: the problem names it)."
+        },
     }
 
 
@@ -82,11 +86,16 @@ async def add_community(body: CommunityCreate, session: SessionDep, actor: Autho
     responses=_responses("community"),
 )
 async def change_community(
-    community_id: uuid.UUID, body: CommunityChange, session: SessionDep, actor: Authorised
+    community_id: uuid.UUID,
+    body: CommunityChange,
+    session: SessionDep,
+    keyring: KeyringDep,
+    actor: Authorised,
 ) -> Any:
     row = await service.change_community(
         session, actor, community_id, name=body.name, region=body.region, active=body.active
     )
+    await assert_directory_keeps_rules(session, keyring, community_id=row.id)  # M4
     return CommunityRead.of(row)
 
 
@@ -125,7 +134,11 @@ async def add_venue(body: VenueCreate, session: SessionDep, actor: Authorised) -
     responses=_responses("venue"),
 )
 async def change_venue(
-    venue_id: uuid.UUID, body: VenueChange, session: SessionDep, actor: Authorised
+    venue_id: uuid.UUID,
+    body: VenueChange,
+    session: SessionDep,
+    keyring: KeyringDep,
+    actor: Authorised,
 ) -> Any:
     extra: dict[str, Any] = {}
     if "facility_id" in body.model_fields_set:
@@ -140,6 +153,7 @@ async def change_venue(
         active=body.active,
         **extra,
     )
+    await assert_directory_keeps_rules(session, keyring, venue_id=row.id)  # M1
     return VenueRead.of(row)
 
 
@@ -184,10 +198,15 @@ async def add_interpreter(body: InterpreterCreate, session: SessionDep, actor: A
     responses=_responses("interpreter"),
 )
 async def change_interpreter(
-    interpreter_id: uuid.UUID, body: InterpreterChange, session: SessionDep, actor: Authorised
+    interpreter_id: uuid.UUID,
+    body: InterpreterChange,
+    session: SessionDep,
+    keyring: KeyringDep,
+    actor: Authorised,
 ) -> Any:
     fields = {name: getattr(body, name) for name in body.model_fields_set}
     row = await service.change_interpreter(session, actor, interpreter_id, fields=fields)
+    await assert_directory_keeps_rules(session, keyring, interpreter_id=row.id)  # M2
     return InterpreterRead.of(row)
 
 

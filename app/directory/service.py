@@ -47,31 +47,40 @@ _LANGUAGE: Final = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
 
 
 # --- what the meeting rules read ------------------------------------------------------
+# ``locked``: the rules read an entry locked (as its change locks it), so a confirmation
+# and a change of the entry it relies on run one after the other, and each sees the
+# other's outcome (app.meetings.service.assert_directory_keeps_rules).
 
 
-async def community(session: AsyncSession, community_id: uuid.UUID) -> Community:
-    found = await repository.find(session, Community, community_id)
+async def community(
+    session: AsyncSession, community_id: uuid.UUID, *, locked: bool = False
+) -> Community:
+    found = await repository.find(session, Community, community_id, for_update=locked)
     if found is None:
         raise NotFound("No such community.")
     return found
 
 
-async def venue(session: AsyncSession, venue_id: uuid.UUID) -> Venue:
-    found = await repository.find(session, Venue, venue_id)
+async def venue(session: AsyncSession, venue_id: uuid.UUID, *, locked: bool = False) -> Venue:
+    found = await repository.find(session, Venue, venue_id, for_update=locked)
     if found is None:
         raise NotFound("No such venue.")
     return found
 
 
-async def interpreter(session: AsyncSession, interpreter_id: uuid.UUID) -> Interpreter:
-    found = await repository.find(session, Interpreter, interpreter_id)
+async def interpreter(
+    session: AsyncSession, interpreter_id: uuid.UUID, *, locked: bool = False
+) -> Interpreter:
+    found = await repository.find(session, Interpreter, interpreter_id, for_update=locked)
     if found is None:
         raise NotFound("No such interpreter.")
     return found
 
 
-async def facility(session: AsyncSession, facility_id: uuid.UUID) -> DetentionFacility:
-    found = await repository.find(session, DetentionFacility, facility_id)
+async def facility(
+    session: AsyncSession, facility_id: uuid.UUID, *, locked: bool = False
+) -> DetentionFacility:
+    found = await repository.find(session, DetentionFacility, facility_id, for_update=locked)
     if found is None:
         raise NotFound("No such detention facility.")
     return found

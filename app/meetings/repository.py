@@ -76,6 +76,17 @@ async def consultations_of_visit(
     return list(rows)
 
 
+async def confirmed_until(session: AsyncSession, *, after: dt.datetime) -> list[Meeting]:
+    """Every confirmed meeting, of any visit, that ends after ``after``: what a change
+    of the directory must not break."""
+    rows = await session.scalars(
+        select(Meeting)
+        .where(Meeting.status == MeetingStatus.confirmed, Meeting.ends_at > after)
+        .order_by(Meeting.starts_at, Meeting.id)
+    )
+    return list(rows)
+
+
 async def overlapping_booking(
     session: AsyncSession,
     resource: str,

@@ -33,6 +33,7 @@ an interpreter, a community or a participant.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -65,9 +66,17 @@ from app.visits.models import Visit, VisitPhase, VisitStatus
 from app.visits.service import get_visit, visit_for_update
 
 MAX_DURATION: Final = dt.timedelta(hours=12)
+# Times a meeting may take (UTC): far from the ends of the calendar, so that no time
+# zone or day computed from them overflows.
+EARLIEST: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST: Final = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 MAX_PARTICIPANTS: Final = 100
 MAX_STAFF: Final = 20
 MAX_OTHER_ATTENDEES: Final = 40
+BOOKED_ROWS: Final = MAX_PARTICIPANTS + 2
+"""Bookings every confirmed meeting holds: its interpreter, venue and participants, and
+decoys (random tags, which never clash) up to this many — so the bookings table, like
+the padded details, does not say how many people came."""
 BOOKING_PURPOSE: Final = "booking"
 
 # M1: where each kind of meeting with civil society may take place (official: anywhere).
@@ -225,7 +234,8 @@ async def book(
 ) -> None:
     """Hold the meeting's interpreter, venue and participants for its time range (M6).
 
-    One ``Booking`` per resource, each under a blind index. On PostgreSQL the exclusion
+    One ``Booking`` per resource, each under a blind index, then decoys up to
+    ``BOOKED_ROWS``. On PostgreSQL the exclusion
     constraint refuses an overlap (also with a booking a concurrent transaction is
     committing: the insert waits for it); each insert runs in a savepoint so the
     refusal becomes a ``PolicyViolation`` naming M6 and what clashed, and none of the
@@ -259,6 +269,50 @@ async def book(
                     session, resource, starts_at, ends_at, other_than=meeting.id
                 )
                 raise await _double_booking(session, kind, ident, held) from None
+        decoys = BOOKED_ROWS - len(_resources(details))
+        session.add_all(
+            Booking(
+                id=uuid.uuid4(),
+                meeting_id=meeting.id,
+                resource=secrets.token_hex(32),  # like a blind index, and like no other
+                starts_at=starts_at,
+                ends_at=ends_at,
+            )
+            for _ in range(decoys)
+        )
+        await session.flush()
+
+
+async def assert_directory_keeps_rules(
+    session: AsyncSession,
+    keyring: Keyring,
+    *,
+    venue_id: uuid.UUID | None = None,
+    interpreter_id: uuid.UUID | None = None,
+    community_id: uuid.UUID | None = None,
+) -> None:
+    """A directory entry was just changed (its row locked, the change flushed): every
+    confirmed meeting not yet over that names it must still keep M1 (its venue), M2 (its
+    interpreter) and M4 (its community), or the change is refused under that rule,
+    naming the meeting — a confirmed meeting is never left standing in breach of a rule
+    because the directory moved under it. Cancel or change the meeting first."""
+    now = dt.datetime.now(dt.UTC)
+    for meeting in await repository.confirmed_until(session, after=now):
+        details = details_of(keyring, meeting)
+        try:
+            if venue_id is not None and details.venue_id == venue_id:
+                await _check_premises(session, meeting, details)
+            if interpreter_id is not None and details.interpreter_id == interpreter_id:
+                await _check_interpreter(session, meeting, details)
+            if community_id is not None and details.community_id == community_id:
+                await _check_community(session, keyring, meeting, details)
+        except PolicyViolation as refusal:
+            detail = refusal.detail.removeprefix(f"{refusal.rule}: ")
+            raise PolicyViolation(
+                refusal.rule,
+                f"confirmed meeting {meeting.id} would break the rule: {detail} "
+                "Change or cancel that meeting first.",
+            ) from None
 
 
 async def release_bookings(session: AsyncSession, meeting_id: uuid.UUID) -> None:
@@ -513,6 +567,15 @@ def _check_visit_open(visit: Visit) -> None:
 def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise BadRequest("Meeting times carry their time zone (e.g. 2027-05-04T10:00+08:00).")
+    try:
+        in_range = starts_at.astimezone(dt.UTC) >= EARLIEST and ends_at.astimezone(dt.UTC) < LATEST
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise BadRequest(
+            f"Meeting times fall between {EARLIEST.year} and {LATEST.year - 1} (UTC).",
+            code="meeting-times",
+        )
     if ends_at <= starts_at:
         raise BadRequest("A meeting ends after it starts (ends_at > starts_at).")
     if ends_at - starts_at > MAX_DURATION:
@@ -534,7 +597,7 @@ async def _check_premises(session: AsyncSession, meeting: Meeting, details: Meet
     if details.venue_id is None:
         raise PolicyViolation("M1", f"{label} takes place {where}: name its venue.")
     try:
-        venue = await directory.venue(session, details.venue_id)
+        venue = await directory.venue(session, details.venue_id, locked=True)
     except NotFound:
         raise PolicyViolation(
             "M1", f"the venue is not in the directory; {label} takes place {where}."
@@ -552,7 +615,7 @@ async def _check_premises(session: AsyncSession, meeting: Meeting, details: Meet
         try:
             if venue.facility_id is None:
                 raise NotFound("no facility")
-            await directory.facility(session, venue.facility_id)
+            await directory.facility(session, venue.facility_id, locked=True)
         except NotFound:
             raise PolicyViolation(
                 "M1",
@@ -578,7 +641,7 @@ async def _check_interpreter(
             "(no_interpretation_needed).",
         )
     try:
-        interpreter = await directory.interpreter(session, details.interpreter_id)
+        interpreter = await directory.interpreter(session, details.interpreter_id, locked=True)
     except NotFound:
         raise PolicyViolation("M2", "the interpreter is not on the roster.") from None
     code = interpreter.code
@@ -612,6 +675,7 @@ def _check_attendees(meeting: Meeting, details: MeetingDetails) -> None:
     """M3: no state official, law-enforcement officer or security escort in any meeting
     but an official one."""
     if meeting.kind is MeetingKind.official_meeting:
+        _check_official(meeting.kind, details.participant_ids)
         return
     present = sorted({c.value for c in details.other_attendees if c in OFFICIAL_CATEGORIES})
     if present:
@@ -669,7 +733,7 @@ async def _check_community(
     if details.community_id is None:
         raise PolicyViolation("M4", "a consultation serves exactly one community: name it.")
     try:
-        community = await directory.community(session, details.community_id)
+        community = await directory.community(session, details.community_id, locked=True)
     except NotFound:
         raise PolicyViolation("M4", "the community is not in the directory.") from None
     if not community.active:
@@ -692,6 +756,19 @@ async def _check_community(
                 f"{names} already take(s) part in the consultation of another community "
                 f"(meeting {other.id}): a consultation serves one community only.",
             )
+
+
+def _check_official(kind: MeetingKind, participant_ids: Sequence[uuid.UUID]) -> None:
+    """M3 (and M5): an official meeting, where officials may sit and which the liaison
+    sees, meets no person of concern. Checked on every draft too: the liaison sees an
+    official draft's time and venue."""
+    if kind is MeetingKind.official_meeting and participant_ids:
+        raise PolicyViolation(
+            "M3",
+            "an official meeting, where state officials may attend and which the liaison "
+            "sees, meets no person of concern: schedule an interview, a consultation or a "
+            "detention visit for them (participant_ids).",
+        )
 
 
 def _check_detention(meeting: Meeting, details: MeetingDetails) -> None:
@@ -765,6 +842,7 @@ async def _checked(session: AsyncSession, actor: Actor, plan: Plan) -> Plan:
             "Only a consultation is dedicated to a community (community_id).",
             code="meeting-community",
         )
+    _check_official(plan.kind, plan.participant_ids)
     _unique(plan.participant_ids, "participant_ids", MAX_PARTICIPANTS)
     _unique(plan.staff_ids, "staff_ids", MAX_STAFF)
     if len(plan.other_attendees) > MAX_OTHER_ATTENDEES:

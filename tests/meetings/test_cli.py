@@ -103,7 +103,7 @@ async def test_schedule_confirm_close_and_cancel_meetings(tmp_path: Path, backen
     assert "409: M2: interpreter INT-" in line
     assert "source other" in line
     assert confirmed.stdout.strip().endswith("is confirmed.")
-    assert "409: M3: the lead must confirm" in one_line_error(refused_close)
+    assert "409: M3: the lead must say whether" in one_line_error(refused_close)
     assert closed.stdout.strip().endswith("is held.")
     assert cancelled.stdout.strip().endswith("is cancelled.")
     assert "--kind is one of community_consultation" in one_line_error(bad_kind)
