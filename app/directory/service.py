@@ -37,6 +37,7 @@ from app.directory.models import (
     Venue,
     VenueType,
 )
+from app.directory.repository import Row
 from app.errors import BadRequest, Conflict, NotFound
 
 MAX_LANGUAGES: Final = 20
@@ -52,38 +53,37 @@ _LANGUAGE: Final = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
 # other's outcome (app.meetings.service.assert_directory_keeps_rules).
 
 
+async def _entry(
+    session: AsyncSession, model: type[Row], entry_id: uuid.UUID, what: str, *, locked: bool
+) -> Row:
+    found = await repository.find(session, model, entry_id, for_update=locked)
+    if found is None:
+        raise NotFound(f"No such {what}.")
+    return found
+
+
 async def community(
     session: AsyncSession, community_id: uuid.UUID, *, locked: bool = False
 ) -> Community:
-    found = await repository.find(session, Community, community_id, for_update=locked)
-    if found is None:
-        raise NotFound("No such community.")
-    return found
+    return await _entry(session, Community, community_id, "community", locked=locked)
 
 
 async def venue(session: AsyncSession, venue_id: uuid.UUID, *, locked: bool = False) -> Venue:
-    found = await repository.find(session, Venue, venue_id, for_update=locked)
-    if found is None:
-        raise NotFound("No such venue.")
-    return found
+    return await _entry(session, Venue, venue_id, "venue", locked=locked)
 
 
 async def interpreter(
     session: AsyncSession, interpreter_id: uuid.UUID, *, locked: bool = False
 ) -> Interpreter:
-    found = await repository.find(session, Interpreter, interpreter_id, for_update=locked)
-    if found is None:
-        raise NotFound("No such interpreter.")
-    return found
+    return await _entry(session, Interpreter, interpreter_id, "interpreter", locked=locked)
 
 
 async def facility(
     session: AsyncSession, facility_id: uuid.UUID, *, locked: bool = False
 ) -> DetentionFacility:
-    found = await repository.find(session, DetentionFacility, facility_id, for_update=locked)
-    if found is None:
-        raise NotFound("No such detention facility.")
-    return found
+    return await _entry(
+        session, DetentionFacility, facility_id, "detention facility", locked=locked
+    )
 
 
 async def known_region(session: AsyncSession, region: str) -> str | None:

@@ -5,6 +5,7 @@ the queries (``held_case``, ``visible_person``): anything else is 404."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -14,9 +15,11 @@ from app.auth import Authorised, KeyringDep
 from app.cases.repository import held_case
 from app.db import SessionDep
 from app.persons import service as persons
+from app.persons.models import Person
 from app.persons.schemas import PersonCreate, PersonList, PersonRead
 from app.risk import service
 from app.risk.schemas import AssessmentRead, RiskAssessmentCreate, RiskRead
+from app.risk.service import Assessment
 
 router = APIRouter(prefix="/api/v1", tags=["risk"])
 
@@ -34,6 +37,16 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _person(person: Person, assessment: Assessment | None, *, today: dt.date) -> PersonRead:
+    """A person with their current level and review date (none before a first assessment)."""
+    return PersonRead.of(
+        person,
+        level=assessment.level if assessment else None,
+        review_on=assessment.review_on if assessment else None,
+        today=today,
+    )
+
+
 @router.post(
     "/cases/{case_id}/persons",
     status_code=201,
@@ -46,7 +59,7 @@ async def add_person(
     case_id: uuid.UUID, session: SessionDep, actor: Authorised, body: PersonCreate | None = None
 ) -> Any:
     person = await persons.create_person(session, actor, case_id=case_id)
-    return PersonRead.of(person, level=None, review_on=None, today=service.today())
+    return _person(person, None, today=service.today())
 
 
 @router.post(
@@ -61,7 +74,7 @@ async def add_caseless_person(
     session: SessionDep, actor: Authorised, body: PersonCreate | None = None
 ) -> Any:
     person = await persons.create_person(session, actor, case_id=None)
-    return PersonRead.of(person, level=None, review_on=None, today=service.today())
+    return _person(person, None, today=service.today())
 
 
 @router.get(
@@ -78,18 +91,7 @@ async def list_persons(
     found = await persons.persons_of_case(session, case.id)
     newest = await service.current_of_persons(session, keyring, [p.id for p in found])
     today = service.today()
-    items = []
-    for person in found:
-        assessment = newest.get(person.id)
-        items.append(
-            PersonRead.of(
-                person,
-                level=assessment.level if assessment else None,
-                review_on=assessment.review_on if assessment else None,
-                today=today,
-            )
-        )
-    return PersonList(items=items)
+    return PersonList(items=[_person(p, newest.get(p.id), today=today) for p in found])
 
 
 @router.get(
@@ -104,12 +106,7 @@ async def get_person(
 ) -> Any:
     person = await persons.visible_person(session, actor, person_id)
     assessment = await service.current_assessment(session, keyring, person_id=person.id)
-    return PersonRead.of(
-        person,
-        level=assessment.level if assessment else None,
-        review_on=assessment.review_on if assessment else None,
-        today=service.today(),
-    )
+    return _person(person, assessment, today=service.today())
 
 
 @router.put(
