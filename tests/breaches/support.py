@@ -30,7 +30,11 @@ from tests.incidents.support import Setting, a_case, add_person
 from tests.intake.support import API, item_bytes, post_item
 
 NOW = dt.datetime.now(dt.UTC)
-TODAY = NOW.date()
+
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def token() -> str:
@@ -94,8 +98,8 @@ async def a_visit(
                 title=f"Visit {token()}",
                 phase=phase,
                 status=status,
-                starts_on=TODAY - dt.timedelta(days=5),
-                ends_on=TODAY + dt.timedelta(days=10),
+                starts_on=today() - dt.timedelta(days=5),
+                ends_on=today() + dt.timedelta(days=10),
                 created_by=created_by,
                 created_at=NOW,
             )
@@ -159,7 +163,7 @@ async def a_meeting(
 
 async def person_without_case(db: Database, created_by: uuid.UUID) -> tuple[uuid.UUID, str]:
     async with db.sessionmaker() as session, session.begin():
-        person = Person(code=new_code(), case_id=None, created_by=created_by, created_on=TODAY)
+        person = Person(code=new_code(), case_id=None, created_by=created_by, created_on=today())
         session.add(person)
     return person.id, person.code
 
@@ -243,7 +247,7 @@ def breach_body(**changes: object) -> dict[str, object]:
     return {
         "type": "official_present",
         "severity": "critical",
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": today().isoformat(),
         **changes,
     }
 

@@ -34,7 +34,6 @@ from app.visits.models import (
     VisitStatus,
 )
 from tests.breaches.support import (
-    TODAY,
     Scene,
     a_scene,
     a_visit,
@@ -42,6 +41,7 @@ from tests.breaches.support import (
     flagged,
     record,
     state,
+    today,
 )
 from tests.factories import make_person
 from tests.incidents.support import incident_body
@@ -54,7 +54,7 @@ async def schedule_refusal(app: FastAPI, db: Database, person_id: uuid.UUID) -> 
         person = await session.get(Person, person_id)
         assert person is not None
         try:
-            await assert_may_schedule(session, app.state.keyring, person, today=TODAY)
+            await assert_may_schedule(session, app.state.keyring, person, today=today())
         except PolicyViolation as refused:
             return refused.detail
     return None
@@ -68,7 +68,7 @@ async def reassess(client: httpx.AsyncClient, scene: Scene, person_id: uuid.UUID
             "likelihood": 2,
             "impact": 3,
             "mitigation": ["secure-channel"],
-            "review_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+            "review_on": (today() + dt.timedelta(days=30)).isoformat(),
         },
         headers=scene.setting.headers,
     )
@@ -118,7 +118,7 @@ async def test_a_critical_breach_interrupts_suspends_every_remaining_meeting_and
     flags = await flagged(db)
     assert set(flags) == {scene.person(label) for label in "bcdeg"}
     for flag in flags.values():
-        assert (flag.reason, flag.object_id, flag.flagged_on) == ("breach", str(breach_id), TODAY)
+        assert (flag.reason, flag.object_id, flag.flagged_on) == ("breach", str(breach_id), today())
         assert flag.after_seq == (0 if flag.person_id == scene.person("g") else 1)
     async with db.sessionmaker() as session:
         notes = list(await session.scalars(select(Notification)))
@@ -274,7 +274,7 @@ async def test_a_flagged_person_is_refused_with_rule_p5(
         person = await session.get(Person, scene.person("b"))
         assert person is not None
         with pytest.raises(PolicyViolation) as caught:
-            await assert_may_schedule(session, app.state.keyring, person, today=TODAY)
+            await assert_may_schedule(session, app.state.keyring, person, today=today())
     assert caught.value.rule == "P5"
     assert person.code in caught.value.detail
 
@@ -286,7 +286,7 @@ async def test_the_public_breach_report_counts_and_hides_everything_else(
     client: httpx.AsyncClient, app: FastAPI, db: Database
 ) -> None:
     scene = await a_scene(client, app, db)
-    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
     made = [
         await record(
             client,
@@ -319,12 +319,12 @@ async def test_the_public_breach_report_counts_and_hides_everything_else(
         "by_day_and_type": [
             {"day": yesterday, "type": "official_present", "count": 2, "regions": [scene.region]},
             {
-                "day": TODAY.isoformat(),
+                "day": today().isoformat(),
                 "type": "official_present",
                 "count": 1,
                 "regions": [scene.venue_region],
             },
-            {"day": TODAY.isoformat(), "type": "reprisal", "count": 1},
+            {"day": today().isoformat(), "type": "reprisal", "count": 1},
         ],
     }
     secrets = scene.secrets() | {response.json()["id"] for response in made}
@@ -373,7 +373,7 @@ async def test_coordinators_read_a_visits_breaches_opened(
         client,
         scene,
         severity="minor",
-        occurred_on=(TODAY - dt.timedelta(days=2)).isoformat(),
+        occurred_on=(today() - dt.timedelta(days=2)).isoformat(),
         evidence_item_ids=[str(scene.evidence[0])],
     )
     second = await record(client, scene, type="premises_changed", severity="minor")
@@ -441,7 +441,7 @@ async def test_only_coordinators_use_the_register(
 
 
 def _refusals() -> list[Any]:
-    future = (TODAY + dt.timedelta(days=1)).isoformat()
+    future = (today() + dt.timedelta(days=1)).isoformat()
     return [
         pytest.param({"occurred_on": future}, 400, "future", id="future-day"),
         pytest.param({"region": "Room 12, Hotel Lotus"}, 400, "not a region", id="unknown-region"),
@@ -511,8 +511,8 @@ async def test_an_access_request_is_recorded_as_one_breach(
                 target=AccessTarget.region,
                 sealed=b"particulars",  # not opened by the register
                 outcome=AccessOutcome.refused,
-                requested_on=TODAY,
-                answered_on=TODAY,
+                requested_on=today(),
+                answered_on=today(),
                 recorded_by=scene.coordinator_id,
             )
         )
@@ -558,7 +558,7 @@ async def test_record_breach_takes_a_visit_or_its_id(
             scene.visit_id,
             type=service.BreachType.access_refused,
             severity="critical",
-            occurred_on=TODAY,
+            occurred_on=today(),
             region=None,
         )
     async with db.sessionmaker() as session:

@@ -32,7 +32,12 @@ from tests.intake.support import (
     submitter_headers,
 )
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 LOW = {"likelihood": 1, "impact": 2}
 HIGH = {"likelihood": 4, "impact": 4}
 CRITICAL = {"likelihood": 5, "impact": 5}
@@ -45,7 +50,7 @@ async def assess(
         "factors": ["in-country"],
         **scores,
         "mitigation": ["secure-channel"],
-        "review_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+        "review_on": (today() + dt.timedelta(days=30)).isoformat(),
     }
     response = await client.put(f"{API}{path}/risk", json=body, headers=headers)
     assert response.status_code in (200, 201), response.text
@@ -337,7 +342,7 @@ async def test_no_or_an_expired_assessment_refuses_share_and_export(
         await session.execute(
             update(RiskAssessment)
             .where(RiskAssessment.case_id == case.id)
-            .values(review_on=TODAY - dt.timedelta(days=1))
+            .values(review_on=today() - dt.timedelta(days=1))
         )
     refused(
         await client.post(f"{API}/disclosures/{read['id']}/release", headers=lead.headers), "P5"

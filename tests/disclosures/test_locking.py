@@ -22,7 +22,10 @@ from tests.intake.support import API, committing_app, open_case, publish
 
 pytestmark = pytest.mark.postgres
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ async def test_a_release_waits_for_a_withdrawal_in_flight_and_sees_it(
                 method=ConsentMethod.interview_in_person,
                 language="en",
                 notice_version="2026-11",
-                given_on=TODAY,
+                given_on=today(),
                 recorded_by=lead.id,
             )
         )

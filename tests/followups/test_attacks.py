@@ -19,7 +19,7 @@ from app.cli.intake_client import parse
 from app.cli.output import CliError
 from app.db import Database
 from app.encoding import b64url_encode
-from tests.incidents.support import TODAY, a_case, add_person, days_ago
+from tests.incidents.support import a_case, add_person, days_ago, today
 from tests.intake.support import API
 
 FOLLOW_UPS = f"{API}/follow-ups"
@@ -72,7 +72,7 @@ async def test_a_cursor_with_any_rank_pages_only_what_the_caller_sees(
 
     for rank in (-(10**30), 10**30):
         cursor = b64url_encode(
-            json.dumps([rank, TODAY.isoformat(), str(uuid.UUID(int=0))]).encode()
+            json.dumps([rank, today().isoformat(), str(uuid.UUID(int=0))]).encode()
         )
         for params in ({"cursor": cursor}, {"cursor": cursor, "person": person["id"]}):
             seen = await client.get(FOLLOW_UPS, params=params, headers=coordinator.headers)

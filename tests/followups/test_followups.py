@@ -21,7 +21,7 @@ from app.followups.models import FollowUp, FollowUpOrigin
 from app.followups.service import schedule_follow_ups
 from app.persons.models import Person
 from app.staff.roles import Role
-from tests.incidents.support import TODAY, Setting, a_case, add_person, count, days_ago
+from tests.incidents.support import Setting, a_case, add_person, count, days_ago, today
 from tests.intake.support import API, make_keyholder
 
 FOLLOW_UPS = f"{API}/follow-ups"
@@ -43,7 +43,7 @@ async def test_a_contact_schedules_follow_ups_at_7_30_and_90_days(
 ) -> None:
     setting = await a_case(client, app, db)
     person = await add_person(client, setting)
-    contact_on = TODAY - dt.timedelta(days=20)
+    contact_on = today() - dt.timedelta(days=20)
 
     response = await contact(client, setting, person, 20)
 
@@ -75,7 +75,7 @@ async def test_a_contact_today_is_the_default(
     response = await client.post(f"{API}/persons/{person['id']}/contacts", headers=setting.headers)
 
     assert response.status_code == 201, response.text
-    assert response.json()["contacted_on"] == TODAY.isoformat()
+    assert response.json()["contacted_on"] == today().isoformat()
     assert response.json()["follow_ups"][0]["due_on"] == days_ago(-7)
 
 
@@ -93,7 +93,7 @@ async def test_scheduling_twice_is_idempotent(
             session,
             actor,
             person_ids=[uuid.UUID(person["id"]), uuid.UUID(person["id"])],
-            contact_on=TODAY - dt.timedelta(days=5),
+            contact_on=today() - dt.timedelta(days=5),
             origin=FollowUpOrigin.visit,
         )
 
@@ -189,7 +189,7 @@ async def test_done_and_cancelled_are_final_and_audited(
     )
 
     assert done.status_code == 200, done.text
-    assert (done.json()["status"], done.json()["done_on"]) == ("done", TODAY.isoformat())
+    assert (done.json()["status"], done.json()["done_on"]) == ("done", today().isoformat())
     assert done.json()["days_overdue"] == 0
     assert again.status_code == 200
     assert again.json() == done.json()
@@ -241,7 +241,9 @@ async def test_a_person_met_without_a_case_is_followed_by_coordinators_too(
     coordinator = setting.intake.coordinator
     investigator = setting.intake.investigators[0]
     async with db.sessionmaker() as session, session.begin():
-        met = Person(code="P-0000-V1S1", case_id=None, created_by=coordinator.id, created_on=TODAY)
+        met = Person(
+            code="P-0000-V1S1", case_id=None, created_by=coordinator.id, created_on=today()
+        )
         session.add(met)
         await session.flush()
         actor = Actor(coordinator.id, Role.coordinator, uuid.uuid4())
@@ -249,7 +251,7 @@ async def test_a_person_met_without_a_case_is_followed_by_coordinators_too(
             session,
             actor,
             person_ids=[met.id],
-            contact_on=TODAY - dt.timedelta(days=8),
+            contact_on=today() - dt.timedelta(days=8),
             origin=FollowUpOrigin.visit,
             origin_id="visit-1",
             offsets=[7, 14],

@@ -13,7 +13,7 @@ from pydantic import SecretStr, ValidationError
 
 from app.config import Settings
 from app.db import Database
-from tests.incidents.support import TODAY, a_case, add_person
+from tests.incidents.support import a_case, add_person, today
 from tests.intake.support import API
 
 
@@ -33,7 +33,7 @@ async def test_a_configured_deployment_schedules_its_own_days(
 ) -> None:
     setting = await a_case(client, app, db)
     person = await add_person(client, setting)
-    contact_on = TODAY - dt.timedelta(days=3)
+    contact_on = today() - dt.timedelta(days=3)
 
     response = await client.post(
         f"{API}/persons/{person['id']}/contacts",

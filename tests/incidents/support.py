@@ -13,11 +13,27 @@ from sqlalchemy import func, select
 from app.db import Database
 from tests.intake.support import API, Intake, OpenCase, open_case, publish
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def days_ago(days: int) -> str:
-    return (TODAY - dt.timedelta(days=days)).isoformat()
+    return (today() - dt.timedelta(days=days)).isoformat()
+
+
+class Days(int):
+    """A day counted from today, for parametrised bodies: written out (``on_the_day``)
+    only when the request is made, so a run crossing midnight still means what it says."""
+
+
+def on_the_day(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with every ``Days`` written out as the ISO day it stands for."""
+    return {
+        key: (today() + dt.timedelta(days=value)).isoformat() if isinstance(value, Days) else value
+        for key, value in fields.items()
+    }
 
 
 async def count(db: Database, model: type[object], *where: object) -> int:
@@ -62,7 +78,7 @@ async def add_person(
                 "likelihood": likelihood,
                 "impact": impact,
                 "mitigation": [],
-                "review_on": (TODAY + dt.timedelta(days=60)).isoformat(),
+                "review_on": (today() + dt.timedelta(days=60)).isoformat(),
             },
             headers=setting.headers,
         )

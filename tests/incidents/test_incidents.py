@@ -22,13 +22,14 @@ from app.staff.models import StaffMember, StaffStatus
 from app.staff.roles import Role
 from tests.factories import make_person
 from tests.incidents.support import (
-    TODAY,
+    Days,
     Setting,
     a_case,
     add_person,
     count,
-    days_ago,
     incident_body,
+    on_the_day,
+    today,
 )
 from tests.intake.support import API, make_keyholder, open_case, publish_roster
 
@@ -110,7 +111,7 @@ async def test_a_person_never_assessed_is_raised_to_high(
 
     response = await client.post(
         f"{API}/cases/{setting.case.id}/incidents",
-        json=incident_body(person["id"], occurred_until=None, occurred_on=TODAY.isoformat()),
+        json=incident_body(person["id"], occurred_until=None, occurred_on=today().isoformat()),
         headers=setting.headers,
     )
 
@@ -129,9 +130,9 @@ async def test_a_person_never_assessed_is_raised_to_high(
         ({"perpetrator": "a named officer"}, 422, "body.perpetrator"),
         ({"prior_un_action": ["sanctions"]}, 422, "body.prior_un_action.0"),
         ({"description": "taken from home by two officers"}, 422, "body.description"),
-        ({"occurred_on": days_ago(-1), "occurred_until": None}, 400, None),
-        ({"occurred_until": days_ago(-1)}, 400, None),
-        ({"occurred_on": days_ago(3), "occurred_until": days_ago(4)}, 400, None),
+        ({"occurred_on": Days(1), "occurred_until": None}, 400, None),
+        ({"occurred_until": Days(1)}, 400, None),
+        ({"occurred_on": Days(-3), "occurred_until": Days(-4)}, 400, None),
     ],
 )
 async def test_an_invalid_incident_is_refused_and_writes_nothing(
@@ -147,7 +148,7 @@ async def test_an_invalid_incident_is_refused_and_writes_nothing(
 
     response = await client.post(
         f"{API}/cases/{setting.case.id}/incidents",
-        json=incident_body(person["id"], **changes),
+        json=incident_body(person["id"], **on_the_day(changes)),
         headers=setting.headers,
     )
 
@@ -423,7 +424,7 @@ async def test_an_incident_day_is_iso_text_not_before_the_un_charter(
 
     response = await client.post(
         f"{API}/cases/{setting.case.id}/incidents",
-        json=incident_body(person["id"], **changes),
+        json=incident_body(person["id"], **on_the_day(changes)),
         headers=setting.headers,
     )
 

@@ -34,13 +34,19 @@ from tests.factories import Person as Staff
 from tests.factories import make_person
 
 API = "/api/v1"
-TODAY = dt.datetime.now(dt.UTC).date()
-VETTED: Final = TODAY + dt.timedelta(days=365)
+
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+VETTED: Final = today() + dt.timedelta(days=365)
 
 
 def slot(days: int = 3, hour: int = 9, hours: int = 2, minutes: int = 0) -> tuple[str, str]:
     """A meeting ``days`` from today at ``hour``:``minutes`` UTC, ``hours`` long."""
-    start = dt.datetime.combine(TODAY + dt.timedelta(days=days), dt.time(hour, minutes), dt.UTC)
+    start = dt.datetime.combine(today() + dt.timedelta(days=days), dt.time(hour, minutes), dt.UTC)
     return start.isoformat(), (start + dt.timedelta(hours=hours)).isoformat()
 
 
@@ -60,8 +66,8 @@ async def add_visit(
             title=f"Visit {uuid.uuid4().hex[:6]}",
             phase=VisitPhase.preparation,
             status=status,
-            starts_on=TODAY,
-            ends_on=TODAY + dt.timedelta(days=30),
+            starts_on=today(),
+            ends_on=today() + dt.timedelta(days=30),
             created_by=creator,
             created_at=dt.datetime.now(dt.UTC),
         ),
@@ -152,10 +158,13 @@ class World:
         likelihood: int = 1,
         impact: int = 1,
         mitigation: tuple[str, ...] = (),
-        review_on: dt.date | None = TODAY + dt.timedelta(days=60),
+        review_on: dt.date | None = dt.date.max,
     ) -> uuid.UUID:
         """A person met without a case (what a coordinator may schedule), assessed by
-        an investigator through the API unless ``review_on`` is None."""
+        an investigator through the API unless ``review_on`` is None (``date.max``:
+        for review 60 days from today)."""
+        if review_on == dt.date.max:
+            review_on = today() + dt.timedelta(days=60)
         person_id = await add(
             self.db,
             Person(
@@ -163,7 +172,7 @@ class World:
                 code=new_code(),
                 case_id=None,
                 created_by=self.coordinator.id,
-                created_on=TODAY,
+                created_on=today(),
             ),
         )
         if review_on is not None:

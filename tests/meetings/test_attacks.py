@@ -20,7 +20,8 @@ from app.db import Database
 from app.meetings.models import Booking
 from app.staff.roles import Role
 from tests.factories import make_person
-from tests.meetings.support import API, TODAY, World, refused, slot, world, written
+from tests.incidents.support import Days, on_the_day
+from tests.meetings.support import API, World, refused, slot, world, written
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ async def change(w: World, what: str, entry: object, **fields: object) -> httpx.
     ("what", "attr", "fields", "rule"),
     [
         ("interpreters", "interpreter", {"source": "other"}, "M2"),
-        ("interpreters", "interpreter", {"vetted_until": TODAY.isoformat()}, "M2"),
+        ("interpreters", "interpreter", {"vetted_until": Days(0)}, "M2"),
         ("interpreters", "interpreter", {"vetted_until": None}, "M2"),
         ("interpreters", "interpreter", {"languages": ["zh"]}, "M2"),
         ("interpreters", "interpreter", {"active": False}, "M2"),
@@ -107,13 +108,13 @@ async def test_the_directory_cannot_be_changed_under_a_confirmed_meeting(
     w: World, what: str, attr: str, fields: dict[str, object], rule: str
 ) -> None:
     meeting = await w.confirmed()
-    response = await change(w, what, getattr(w, attr), **fields)
+    response = await change(w, what, getattr(w, attr), **on_the_day(fields))
     refused(response, rule, meeting["id"])
     assert (await w.get(meeting["id"]))["status"] == "confirmed"
     # Once the meeting is cancelled, the change goes through.
     cancelled = await w.client.post(f"{API}/meetings/{meeting['id']}/cancel", headers=w.headers)
     assert cancelled.status_code == 200
-    assert (await change(w, what, getattr(w, attr), **fields)).status_code == 200
+    assert (await change(w, what, getattr(w, attr), **on_the_day(fields))).status_code == 200
 
 
 async def test_a_harmless_directory_change_still_goes_through(w: World) -> None:

@@ -26,7 +26,7 @@ from app.meetings.service import BOOKED_ROWS
 from app.staff.roles import Role
 from tests.factories import make_person
 from tests.intake.support import committing_app
-from tests.meetings.support import API, TODAY, add_interpreter, add_venue, add_visit
+from tests.meetings.support import API, add_interpreter, add_venue, add_visit, today
 
 pytestmark = pytest.mark.postgres
 
@@ -47,7 +47,7 @@ async def test_fifty_concurrent_confirmations_of_one_interpreter_confirm_exactly
     app, database, client = live
     coordinator = await make_person(app, database, Role.coordinator)
     interpreter = await add_interpreter(database)
-    base = dt.datetime.combine(TODAY + dt.timedelta(days=3), dt.time(8), dt.UTC)
+    base = dt.datetime.combine(today() + dt.timedelta(days=3), dt.time(8), dt.UTC)
     meetings: list[str] = []
     for index in range(REQUESTS):
         visit = await add_visit(database, coordinator.id)

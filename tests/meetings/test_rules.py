@@ -22,12 +22,12 @@ from app.visits.models import Visit, VisitStatus
 from tests.factories import make_person
 from tests.meetings.support import (
     API,
-    TODAY,
     World,
     add_interpreter,
     add_venue,
     refused,
     slot,
+    today,
     world,
     written,
 )
@@ -114,13 +114,13 @@ async def test_an_interpreter_without_vetting_is_refused(w: World) -> None:
 async def test_an_interpreter_whose_vetting_expires_before_the_meeting_is_refused(
     w: World,
 ) -> None:
-    interpreter = await add_interpreter(w.db, vetted_until=TODAY + dt.timedelta(days=2))
+    interpreter = await add_interpreter(w.db, vetted_until=today() + dt.timedelta(days=2))
     await refused_at_confirm(w, "M2", "before the meeting's day", interpreter_id=str(interpreter))
 
 
 async def test_vetting_counts_to_the_meeting_s_own_day_in_its_time_zone(w: World) -> None:
     # 23:00 UTC on day 3 is already day 4 at +08:00, where the meeting takes place.
-    day = TODAY + dt.timedelta(days=3)
+    day = today() + dt.timedelta(days=3)
     interpreter = await add_interpreter(w.db, vetted_until=day)
     local = dt.timezone(dt.timedelta(hours=8))
     start = dt.datetime.combine(day, dt.time(23, 0), dt.UTC).astimezone(local)
@@ -381,13 +381,13 @@ async def test_a_participant_with_an_expired_assessment_is_refused(w: World) -> 
         await session.execute(
             update(RiskAssessment)
             .where(RiskAssessment.person_id == person)
-            .values(review_on=TODAY - dt.timedelta(days=1))
+            .values(review_on=today() - dt.timedelta(days=1))
         )
     await refused_at_confirm(w, "P5", "due for review", participant_ids=[str(person)])
 
 
 async def test_an_assessment_due_before_the_meeting_does_not_carry_it(w: World) -> None:
-    person = await w.person(review_on=TODAY + dt.timedelta(days=1))  # meeting in 3 days
+    person = await w.person(review_on=today() + dt.timedelta(days=1))  # meeting in 3 days
     await refused_at_confirm(w, "P5", "due for review", participant_ids=[str(person)])
 
 
@@ -396,7 +396,7 @@ async def test_a_participant_flagged_after_a_breach_is_refused(w: World) -> None
     async with w.db.sessionmaker() as session, session.begin():
         session.add(
             ReassessmentFlag(
-                person_id=person, after_seq=1, reason="breach", object_id=None, flagged_on=TODAY
+                person_id=person, after_seq=1, reason="breach", object_id=None, flagged_on=today()
             )
         )
     await refused_at_confirm(w, "P5", "re-assessed after a breach", participant_ids=[str(person)])

@@ -18,7 +18,10 @@ from app.policy import assert_may_schedule
 from app.risk.models import RiskAssessment
 from tests.intake.support import API, open_case, publish
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 async def person_and_lead(
@@ -37,7 +40,7 @@ async def assess(
 ) -> None:
     body = {
         "factors": ["in-country"],
-        "review_on": (TODAY + dt.timedelta(days=10)).isoformat(),
+        "review_on": (today() + dt.timedelta(days=10)).isoformat(),
         "mitigation": [],
         **body,
     }
@@ -49,7 +52,7 @@ async def check(app: FastAPI, db: Database, person_id: uuid.UUID) -> None:
     async with db.sessionmaker() as session:
         person = await session.get(Person, person_id)
         assert person is not None
-        await assert_may_schedule(session, app.state.keyring, person, today=TODAY)
+        await assert_may_schedule(session, app.state.keyring, person, today=today())
 
 
 async def refusal(app: FastAPI, db: Database, person_id: uuid.UUID) -> PolicyViolation:
@@ -77,7 +80,7 @@ async def test_an_expired_assessment_refuses_scheduling(
         await session.execute(
             update(RiskAssessment)
             .where(RiskAssessment.person_id == person)
-            .values(review_on=TODAY - dt.timedelta(days=1))
+            .values(review_on=today() - dt.timedelta(days=1))
         )
     error = await refusal(app, db, person)
     assert error.rule == "P5"

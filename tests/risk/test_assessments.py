@@ -25,6 +25,7 @@ from app.risk.schemas import MAX_REVIEW_DAYS
 from app.risk.service import current_assessment, raise_person_to_at_least
 from app.staff.roles import Role
 from tests.factories import make_person
+from tests.incidents.support import Days, on_the_day
 from tests.intake.support import (
     API,
     Intake,
@@ -35,7 +36,10 @@ from tests.intake.support import (
     submitter_headers,
 )
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
 
 
 def body(likelihood: int = 3, impact: int = 4, **changes: Any) -> dict[str, Any]:
@@ -44,7 +48,7 @@ def body(likelihood: int = 3, impact: int = 4, **changes: Any) -> dict[str, Any]
         "likelihood": likelihood,
         "impact": impact,
         "mitigation": ["secure-channel"],
-        "review_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+        "review_on": (today() + dt.timedelta(days=30)).isoformat(),
         **changes,
     }
 
@@ -159,11 +163,8 @@ INVALID = [
     ({"likelihood": True}, "body.likelihood"),
     ({"impact": -1}, "body.impact"),
     ({"impact": None}, "body.impact"),
-    ({"review_on": (TODAY - dt.timedelta(days=1)).isoformat()}, "body.review_on"),
-    (
-        {"review_on": (TODAY + dt.timedelta(days=MAX_REVIEW_DAYS + 1)).isoformat()},
-        "body.review_on",
-    ),
+    ({"review_on": Days(-1)}, "body.review_on"),
+    ({"review_on": Days(MAX_REVIEW_DAYS + 1)}, "body.review_on"),
     ({"review_on": "31/01/2027"}, "body.review_on"),
     ({"review_on": 1800000000}, "body.review_on"),
     ({"assessor_id": str(uuid.uuid4())}, "body.assessor_id"),
@@ -178,7 +179,7 @@ async def test_an_invalid_field_is_named_and_nothing_is_written(
 
     for path in subjects(case, person):
         response = await client.put(
-            path, json=body(**change), headers=intake.investigators[0].headers
+            path, json=body(**on_the_day(change)), headers=intake.investigators[0].headers
         )
 
         assert response.status_code == 422, response.text
@@ -210,14 +211,14 @@ async def test_the_review_window_is_today_to_a_year_ahead_and_no_factor_is_allow
     headers = intake.investigators[0].headers
     path = f"{API}/cases/{case.id}/risk"
 
-    today = await client.put(path, json=body(review_on=TODAY.isoformat()), headers=headers)
-    last = (TODAY + dt.timedelta(days=MAX_REVIEW_DAYS)).isoformat()
+    due_today = await client.put(path, json=body(review_on=today().isoformat()), headers=headers)
+    last = (today() + dt.timedelta(days=MAX_REVIEW_DAYS)).isoformat()
     far = await client.put(
         path, json=body(review_on=last, factors=[], mitigation=[]), headers=headers
     )
 
-    assert today.status_code == 200, today.text
-    assert today.json()["current"] is True
+    assert due_today.status_code == 200, due_today.text
+    assert due_today.json()["current"] is True
     assert far.status_code == 200, far.text
     assert far.json()["factors"] == []
     assert far.json()["mitigation"] == []
@@ -272,7 +273,7 @@ async def test_current_assessment_is_none_then_the_newest_and_expires_after_revi
         never = await current_assessment(session, keyring, person_id=person_id)
         never_case = await current_assessment(session, keyring, case_id=case.id)
     await assessed(client, headers, person, likelihood=1, impact=1)
-    await assessed(client, headers, person, likelihood=4, impact=4, review_on=TODAY.isoformat())
+    await assessed(client, headers, person, likelihood=4, impact=4, review_on=today().isoformat())
 
     async with db.sessionmaker() as session:
         newest = await current_assessment(session, keyring, person_id=person_id)
@@ -280,7 +281,7 @@ async def test_current_assessment_is_none_then_the_newest_and_expires_after_revi
         await session.execute(
             update(RiskAssessment)
             .where(RiskAssessment.person_id == person_id)
-            .values(review_on=TODAY - dt.timedelta(days=1))
+            .values(review_on=today() - dt.timedelta(days=1))
         )
     async with db.sessionmaker() as session:
         expired = await current_assessment(session, keyring, person_id=person_id)
@@ -291,11 +292,11 @@ async def test_current_assessment_is_none_then_the_newest_and_expires_after_revi
     assert never_case is None
     assert newest is not None
     assert expired is not None
-    assert (newest.seq, newest.level, newest.review_on) == (2, RiskLevel.high, TODAY)
+    assert (newest.seq, newest.level, newest.review_on) == (2, RiskLevel.high, today())
     assert newest.factors == (RiskFactor.in_country, RiskFactor.previously_detained)
-    assert newest.is_current(TODAY)
-    assert not newest.is_current(TODAY + dt.timedelta(days=1))
-    assert not expired.is_current(TODAY)
+    assert newest.is_current(today())
+    assert not newest.is_current(today() + dt.timedelta(days=1))
+    assert not expired.is_current(today())
     assert shown["current"] is False
     assert shown["assessment"]["current"] is False
     assert listed["items"][0]["current"] is False
@@ -315,7 +316,7 @@ async def test_an_incident_raises_low_to_high_keeping_history(
         person,
         likelihood=1,
         impact=2,
-        review_on=(TODAY + dt.timedelta(days=200)).isoformat(),
+        review_on=(today() + dt.timedelta(days=200)).isoformat(),
     )
     keyring: Keyring = app.state.keyring
 
@@ -328,7 +329,7 @@ async def test_an_incident_raises_low_to_high_keeping_history(
             row,
             RiskLevel.high,
             actor=actor_of(investigator.id),
-            today=TODAY,
+            today=today(),
         )
     shown = (
         await client.get(f"{API}/persons/{person['id']}/risk", headers=investigator.headers)
@@ -343,7 +344,7 @@ async def test_an_incident_raises_low_to_high_keeping_history(
         RiskFactor.prior_reprisal,
     )
     assert (raised.likelihood, raised.impact) == (1, 2)
-    assert raised.review_on == TODAY + dt.timedelta(days=14)
+    assert raised.review_on == today() + dt.timedelta(days=14)
     assert [a["level"] for a in shown["history"]] == ["high", "low"]
     assert shown["assessment"]["basis"] == "incident"
     assert shown["assessment"]["raised_by_incident"] is True
@@ -359,7 +360,7 @@ async def test_an_incident_never_lowers_critical_nor_lengthens_the_review(
 ) -> None:
     intake, _, person = await setting(client, app, db)
     investigator = intake.investigators[0]
-    soon = TODAY + dt.timedelta(days=3)
+    soon = today() + dt.timedelta(days=3)
     await assessed(
         client,
         investigator.headers,
@@ -376,10 +377,10 @@ async def test_an_incident_never_lowers_critical_nor_lengthens_the_review(
         assert row is not None
         actor = actor_of(investigator.id)
         raised = await raise_person_to_at_least(
-            session, keyring, row, RiskLevel.high, actor=actor, today=TODAY
+            session, keyring, row, RiskLevel.high, actor=actor, today=today()
         )
         again = await raise_person_to_at_least(
-            session, keyring, row, RiskLevel.medium, actor=actor, today=TODAY
+            session, keyring, row, RiskLevel.medium, actor=actor, today=today()
         )
 
     assert (raised.level, again.level) == (RiskLevel.critical, RiskLevel.critical)
@@ -405,7 +406,7 @@ async def test_an_incident_on_a_person_never_assessed_makes_them_high(
             row,
             RiskLevel.high,
             actor=actor_of(intake.investigators[0].id),
-            today=TODAY,
+            today=today(),
         )
 
     assert (raised.seq, raised.level, raised.likelihood, raised.impact) == (
@@ -416,7 +417,7 @@ async def test_an_incident_on_a_person_never_assessed_makes_them_high(
     )
     assert raised.factors == (RiskFactor.prior_reprisal,)
     assert raised.mitigation == ()
-    assert raised.review_on == TODAY + dt.timedelta(days=14)
+    assert raised.review_on == today() + dt.timedelta(days=14)
 
 
 @pytest.mark.parametrize("how", ["raised", "incident"])
@@ -436,7 +437,7 @@ async def test_a_new_assessment_stays_high_while_a_reprisal_is_on_record(
                 row,
                 RiskLevel.high,
                 actor=actor_of(investigator.id),
-                today=TODAY,
+                today=today(),
             )
         else:  # an incident recorded, whatever else happened
             session.add(
@@ -445,7 +446,7 @@ async def test_a_new_assessment_stays_high_while_a_reprisal_is_on_record(
                     person_id=row.id,
                     sealed=b"sealed elsewhere",
                     recorded_by=investigator.id,
-                    recorded_on=TODAY,
+                    recorded_on=today(),
                 )
             )
 

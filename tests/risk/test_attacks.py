@@ -24,7 +24,7 @@ from app.db import Database
 from app.risk.levels import Mitigation, RiskFactor
 from app.risk.models import AssessmentBasis, RiskAssessment
 from app.risk.service import current_assessment
-from tests.incidents.support import TODAY, Setting, a_case, add_person, incident_body
+from tests.incidents.support import Setting, a_case, add_person, incident_body, today
 from tests.intake.support import API
 
 
@@ -36,7 +36,7 @@ def assessment(
         "likelihood": likelihood,
         "impact": impact,
         "mitigation": mitigation,
-        "review_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+        "review_on": (today() + dt.timedelta(days=30)).isoformat(),
     }
 
 
@@ -182,7 +182,7 @@ async def test_a_review_date_moved_on_in_the_database_does_not_count(
     async with db.sessionmaker() as session:
         moved_on = await current_assessment(session, keyring, person_id=uuid.UUID(person["id"]))
     shown = await client.get(f"{API}/persons/{person['id']}", headers=setting.headers)
-    await tamper(db, row.id, review_on=TODAY - dt.timedelta(days=1))
+    await tamper(db, row.id, review_on=today() - dt.timedelta(days=1))
     async with db.sessionmaker() as session:
         moved_back = await current_assessment(session, keyring, person_id=uuid.UUID(person["id"]))
 
@@ -190,7 +190,7 @@ async def test_a_review_date_moved_on_in_the_database_does_not_count(
     assert moved_on.review_on == due
     assert shown.json()["review_on"] == due.isoformat()
     assert moved_back is not None
-    assert not moved_back.is_current(TODAY)
+    assert not moved_back.is_current(today())
 
 
 async def test_an_incident_raised_assessment_cannot_be_relabelled(

@@ -29,7 +29,12 @@ from tests.intake.support import API, LiveDeployment, live_deployment, open_case
 from tests.intake.test_no_plaintext import files_in, forms, pg_dump, scan, table_dump
 from tests.processes import intake, running_server
 
-TODAY = dt.datetime.now(dt.UTC).date()
+
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 # Every level, on cases and persons, with every factor and mitigation used somewhere.
 SCORES = [(1, 1), (2, 3), (3, 4), (5, 5)]
@@ -91,7 +96,7 @@ async def test_cli_and_nothing_readable_at_rest(tmp_path: Path, backend: str) ->
                 assert code, added
                 assert person_id, added
                 never = run("persons", "list", str(case.id))
-                review = (TODAY + dt.timedelta(days=60)).isoformat()
+                review = (today() + dt.timedelta(days=60)).isoformat()
                 assessed = run(
                     "risk", "assess", "--person", person_id[1],
                     "--factors", "previously-detained,un-contact-known",
@@ -165,7 +170,7 @@ async def test_cli_and_nothing_readable_at_rest(tmp_path: Path, backend: str) ->
                     actor = Actor(investigator.id, Role.investigator, uuid.uuid4())
                     await raise_person_to_at_least(
                         session, live.app.state.keyring, row, RiskLevel.critical,
-                        actor=actor, today=TODAY,
+                        actor=actor, today=today(),
                     )  # fmt: skip
                 answer = await client.get(f"{API}/cases/{case.id}/risk", headers=headers)
                 persons = await client.get(f"{API}/cases/{case.id}/persons", headers=headers)

@@ -367,13 +367,17 @@ async def un_document(db: Database, world: World | None, client: httpx.AsyncClie
     return document.id
 
 
-TODAY = dt.datetime.now(dt.UTC).date()
+def today() -> dt.date:
+    """Today in UTC, asked each time: a run may cross midnight."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 ASSESSMENT = {
     "factors": ["in-country"],
     "likelihood": 2,
     "impact": 2,
     "mitigation": [],
-    "review_on": (TODAY + dt.timedelta(days=30)).isoformat(),
+    "review_on": (today() + dt.timedelta(days=30)).isoformat(),
 }
 
 
@@ -384,7 +388,7 @@ async def person_for(db: Database, world: World, *, caseless: bool) -> uuid.UUID
         code=f"P-{uuid.uuid4().hex[:4].upper()}-{uuid.uuid4().hex[:4].upper()}",
         case_id=None if caseless else world.case.id,
         created_by=world.holders[0].id,
-        created_on=TODAY,
+        created_on=today(),
     )
     async with db.sessionmaker() as session, session.begin():
         session.add(person)
@@ -407,7 +411,7 @@ def incident_body(person_id: uuid.UUID) -> dict[str, Any]:
         "person_id": str(person_id),
         "un_body": "special_procedures",
         "engagement": "met_mission",
-        "occurred_on": TODAY.isoformat(),
+        "occurred_on": today().isoformat(),
         "types": ["surveillance"],
         "perpetrator": "state_security",
     }
@@ -418,9 +422,9 @@ async def follow_up_for(db: Database, world: World, person_id: uuid.UUID) -> uui
         id=uuid.uuid4(),
         person_id=person_id,
         origin=FollowUpOrigin.contact,
-        contact_on=TODAY,
+        contact_on=today(),
         offset_days=7,
-        due_on=TODAY + dt.timedelta(days=7),
+        due_on=today() + dt.timedelta(days=7),
         created_by=world.holders[0].id,
     )
     async with db.sessionmaker() as session, session.begin():
@@ -510,18 +514,18 @@ async def visit_objects(path: str, app: FastAPI, db: Database, client: httpx.Asy
         return str(response.json()["id"])
 
     async def new_visit() -> str:
-        day = TODAY.isoformat()
+        day = today().isoformat()
         return await made("/visits", {"title": f"Visit {tag}", "starts_on": day, "ends_on": day})
 
     async def new_breach(visit: str) -> str:
         body = {"type": "surveillance_or_filming", "severity": "minor"}
-        return await made(f"/visits/{visit}/breaches", {**body, "occurred_on": TODAY.isoformat()})
+        return await made(f"/visits/{visit}/breaches", {**body, "occurred_on": today().isoformat()})
 
     if "{visit_id}" in path or "{meeting_id}" in path or "{breach_id}" in path:
         visit = await new_visit()
         path = path.replace("{visit_id}", visit)
         if "{meeting_id}" in path:
-            start = dt.datetime.combine(TODAY + dt.timedelta(days=2), dt.time(9), dt.UTC)
+            start = dt.datetime.combine(today() + dt.timedelta(days=2), dt.time(9), dt.UTC)
             meeting = await made(
                 f"/visits/{visit}/meetings",
                 {

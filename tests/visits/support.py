@@ -17,7 +17,7 @@ from app.meetings.models import Meeting, MeetingKind, MeetingStatus
 from app.persons.models import Person
 from app.persons.service import new_code
 from app.visits.models import VisitPhase
-from tests.incidents.support import TODAY
+from tests.incidents.support import today
 from tests.intake.support import API
 
 
@@ -32,8 +32,8 @@ async def a_visit(
         f"{API}/visits",
         json={
             "title": title,
-            "starts_on": (TODAY - dt.timedelta(days=20)).isoformat(),
-            "ends_on": (TODAY - dt.timedelta(days=5)).isoformat(),
+            "starts_on": (today() - dt.timedelta(days=20)).isoformat(),
+            "ends_on": (today() - dt.timedelta(days=5)).isoformat(),
         },
         headers=headers,
     )
@@ -51,7 +51,7 @@ async def a_visit(
 async def person_met(db: Database, created_by: uuid.UUID) -> Person:
     """A person of concern met without a case (coordinators see them)."""
     async with db.sessionmaker() as session, session.begin():
-        person = Person(code=new_code(), case_id=None, created_by=created_by, created_on=TODAY)
+        person = Person(code=new_code(), case_id=None, created_by=created_by, created_on=today())
         session.add(person)
     return person
 
@@ -71,7 +71,7 @@ async def a_meeting(
     keyring: Keyring = app.state.keyring
     meeting_id = uuid.uuid4()
     visit = uuid.UUID(visit_id)
-    starts = dt.datetime.combine(TODAY, dt.time(11, 0), dt.UTC) - dt.timedelta(days=days_ago)
+    starts = dt.datetime.combine(today(), dt.time(11, 0), dt.UTC) - dt.timedelta(days=days_ago)
     details = MeetingDetails(
         participant_ids=tuple(participants), utc_offset_minutes=utc_offset_minutes
     )

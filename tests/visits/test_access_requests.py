@@ -21,7 +21,7 @@ from app.staff.roles import Role
 from app.visits.models import AccessRequest, Visit
 from app.visits.service import SEALED_BYTES
 from tests.factories import make_person
-from tests.incidents.support import TODAY, count, days_ago
+from tests.incidents.support import count, days_ago, today
 from tests.intake.support import API
 from tests.visits.support import a_visit, person_met
 
@@ -218,7 +218,7 @@ async def test_outcomes_are_recorded_and_a_refusal_is_a_breach_candidate(
     )
 
     assert (granted.status_code, granted.json()["outcome"]) == (200, "partial")
-    assert granted.json()["answered_on"] == TODAY.isoformat()
+    assert granted.json()["answered_on"] == today().isoformat()
     assert granted.json()["breach_candidate"] is False
     assert refused.status_code == 200, refused.text
     assert (refused.json()["outcome"], refused.json()["answered_on"]) == ("refused", days_ago(1))
@@ -288,7 +288,7 @@ async def test_a_refusal_is_recorded_as_a_breach_when_asked(
             "access_refused",
             severity or "serious",
         )
-        assert (breach.occurred_on, breach.region) == (TODAY - dt.timedelta(days=2), "Xinjiang")
+        assert (breach.occurred_on, breach.region) == (today() - dt.timedelta(days=2), "Xinjiang")
         visit_row = await session.get(Visit, uuid.UUID(visit["id"]))
         assert visit_row is not None
         assert visit_row.status.value == status

@@ -18,7 +18,7 @@ from app.db import Database
 from app.followups.models import FollowUp, FollowUpOrigin
 from app.meetings.models import MeetingKind, MeetingStatus
 from app.staff.roles import Role
-from tests.incidents.support import TODAY, a_case, add_person, count
+from tests.incidents.support import a_case, add_person, count, today
 from tests.intake.support import API
 from tests.visits.support import a_meeting, a_visit, person_met
 
@@ -98,7 +98,7 @@ async def test_closing_schedules_follow_ups_for_the_participants_of_held_meeting
     assert (body["visit"]["status"], body["visit"]["phase"]) == ("completed", "after")
     assert (body["meetings_held"], body["persons"]) == (3, 3)
     assert (body["follow_ups"], body["new_follow_ups"]) == (12, 12)
-    day12, day8 = TODAY - dt.timedelta(days=12), TODAY - dt.timedelta(days=8)
+    day12, day8 = today() - dt.timedelta(days=12), today() - dt.timedelta(days=8)
     assert await follow_ups(db) == (
         expected(on_a_case, day12, visit["id"])
         | expected(met, day12, visit["id"])
@@ -149,7 +149,7 @@ async def test_a_meetings_day_is_its_local_day(
     closed = await client.post(f"{API}/visits/{visit['id']}/close", headers=coordinator.headers)
 
     assert closed.status_code == 200, closed.text
-    assert await follow_ups(db) == expected(person, TODAY - dt.timedelta(days=4), visit["id"])
+    assert await follow_ups(db) == expected(person, today() - dt.timedelta(days=4), visit["id"])
 
 
 @pytest.mark.parametrize("how", ["close", "complete"])
@@ -197,7 +197,7 @@ async def test_completing_a_visit_closes_it(
 
     assert completed.status_code == 200, completed.text
     assert (completed.json()["status"], completed.json()["phase"]) == ("completed", "after")
-    assert await follow_ups(db) == expected(person, TODAY - dt.timedelta(days=2), visit["id"])
+    assert await follow_ups(db) == expected(person, today() - dt.timedelta(days=2), visit["id"])
 
 
 async def test_a_held_meeting_that_has_not_started_stops_the_close(

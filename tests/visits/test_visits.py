@@ -20,7 +20,7 @@ from app.db import Database
 from app.staff.roles import Role
 from app.visits.models import Visit, VisitPhase, VisitStatus
 from tests.factories import make_person
-from tests.incidents.support import TODAY, count
+from tests.incidents.support import count, today
 from tests.intake.support import API
 from tests.visits.support import a_visit
 
@@ -190,7 +190,7 @@ async def interrupt(app: FastAPI, db: Database, visit_id: str, coordinator_id: u
             visit,
             type=BreachType.surveillance_or_filming,
             severity=BreachSeverity.critical,
-            occurred_on=TODAY - dt.timedelta(days=1),
+            occurred_on=today() - dt.timedelta(days=1),
             region=None,
         )
 
