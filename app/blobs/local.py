@@ -14,13 +14,16 @@ import asyncio
 import os
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from app.blobs.base import BlobTooLarge, Observer
 
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
-_BUFFER = 1 << 20  # bytes handed to a worker thread at a time
+_BUFFER = 4 << 20  # bytes handed to the worker threads at a time
+_AHEAD = 2  # batches handed over and not yet written (or hashed), at most
 _READ = 1 << 20
 _IOV_MAX = 512  # below every platform's limit on pieces per writev
 
@@ -49,10 +52,12 @@ def _coarsen(fd: int) -> None:
     os.utime(fd, times=(_midnight(), _midnight()))
 
 
-def _write_all(fd: int, pieces: list[bytes], observer: Observer | None) -> None:
+def _observe(pieces: list[bytes], observer: Observer) -> None:
     for piece in pieces:
-        if observer is not None:
-            observer(piece)
+        observer(piece)
+
+
+def _write_all(fd: int, pieces: list[bytes]) -> None:
     views = [memoryview(piece) for piece in pieces if piece]
     while views:
         written = os.writev(fd, views[:_IOV_MAX])
@@ -65,7 +70,9 @@ def _write_all(fd: int, pieces: list[bytes], observer: Observer | None) -> None:
 
 def _finish(fd: int, pieces: list[bytes], observer: Observer | None) -> None:
     """The last pieces, then durable: one worker call instead of three."""
-    _write_all(fd, pieces, observer)
+    if observer is not None:
+        _observe(pieces, observer)
+    _write_all(fd, pieces)
     _coarsen(fd)
     os.fsync(fd)
 
@@ -108,10 +115,15 @@ class LocalBlobStore:
     ) -> int:
         path = self._partial(partial_id)
         fd = await asyncio.to_thread(os.open, path, os.O_WRONLY)
+        # Writing and hashing run beside each other and beside the receiving, each in a
+        # thread of its own that takes its batches in order (so the receipt's SHA-256
+        # costs no time on an upload's path); at most ``_AHEAD`` batches wait for either.
+        writer: ThreadPoolExecutor | None = None
+        hasher: ThreadPoolExecutor | None = None
+        in_flight: deque[asyncio.Future[None]] = deque()
         try:
             start = await asyncio.to_thread(os.lseek, fd, 0, os.SEEK_END)
             received = 0
-            pending: asyncio.Future[None] | None = None
             pieces: list[bytes] = []
             gathered = 0
             try:
@@ -119,28 +131,33 @@ class LocalBlobStore:
                     received += len(chunk)
                     if received > limit:
                         raise BlobTooLarge(f"more than {limit} bytes")
-                    # No copying on the event loop: the pieces go to the worker as they are.
+                    # No copying on the event loop: the pieces go to the workers as they are.
                     pieces.append(chunk)
                     gathered += len(chunk)
                     if gathered >= _BUFFER:
-                        if pending is not None:
-                            await pending
                         batch, pieces, gathered = pieces, [], 0
-                        pending = asyncio.ensure_future(
-                            asyncio.to_thread(_write_all, fd, batch, observer)
-                        )
-                if pending is not None:
-                    await pending
-                    pending = None
+                        run = asyncio.get_running_loop().run_in_executor
+                        writer = writer or ThreadPoolExecutor(1, "blob-write")
+                        in_flight.append(run(writer, _write_all, fd, batch))
+                        if observer is not None:
+                            hasher = hasher or ThreadPoolExecutor(1, "blob-hash")
+                            in_flight.append(run(hasher, _observe, batch, observer))
+                        while len(in_flight) > 2 * _AHEAD:
+                            await in_flight.popleft()
+                while in_flight:
+                    await in_flight.popleft()
                 await asyncio.to_thread(_finish, fd, pieces, observer)
             except BaseException:
-                if pending is not None:
-                    # Let the in-flight write finish before cutting the file back.
-                    await asyncio.shield(asyncio.wait([pending]))
+                if in_flight:
+                    # Let the writes in flight finish before cutting the file back.
+                    await asyncio.shield(asyncio.wait(in_flight))
                 await asyncio.shield(asyncio.to_thread(os.ftruncate, fd, start))
                 raise
             return start + received
         finally:
+            for executor in (writer, hasher):
+                if executor is not None:
+                    executor.shutdown(wait=False)
             os.close(fd)
 
     async def partial_size(self, partial_id: str) -> int | None:
