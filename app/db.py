@@ -91,7 +91,16 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
-        url, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=20,
+        max_overflow=20,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        # A plan per execution: asyncpg prepares every statement, and a generic plan
+        # cached while a table was small (a new deployment's items) scans the whole table
+        # on every later call, until an ANALYZE that a server without autovacuum never
+        # runs. Planning the few statements of a request costs far less.
+        connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
     )
 
 

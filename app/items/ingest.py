@@ -30,13 +30,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Table, Uuid, bindparam, insert, or_, select, update
+from sqlalchemy import Table, Uuid, bindparam, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.audit.models import DeferredEntry
 from app.audit.service import deferred_values
@@ -142,11 +142,13 @@ async def receive_small(
 
 
 class Ingestor:
-    """Takes small items from requests and records them in groups, one task at a time.
+    """Takes small items from requests and records them in groups: one group is
+    written at a time, and the next may start while it commits.
 
-    No background task lives between groups: the first item to find no group in
-    progress starts one, and it runs until nothing waits. A request that is cancelled
-    while waiting does not take its item out of a group already being written.
+    No background task lives between groups: each group is a task of its own, started
+    by the item that finds none being written, or by the group before it as that one
+    commits or ends. A request that is cancelled while waiting does not take its item
+    out of a group already being written.
     """
 
     def __init__(
@@ -159,7 +161,11 @@ class Ingestor:
         self._database = database
         self._receipt_key = receipt_key
         self._waiting: list[Pending] = []
-        self._task: asyncio.Task[None] | None = None
+        self._writing = False  # a group is between its start and its COMMIT
+        self._groups: set[asyncio.Task[None]] = set()
+        # The next group may start while one commits only on a pool of connections (a
+        # database bound to one connection, as in tests, takes one statement at a time).
+        self._overlap = isinstance(database.bind, AsyncEngine)
         self._budget = memory_budget
         self._reserved = 0
 
@@ -177,29 +183,45 @@ class Ingestor:
 
     async def add(self, pending: Pending) -> Accepted:
         self._waiting.append(pending)
-        if self._task is None:
-            self._task = asyncio.create_task(self._drain())
+        self._next_group()
         return await asyncio.shield(pending.answer)
 
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                group = self._waiting[:MAX_GROUP]
-                del self._waiting[:MAX_GROUP]
-                await self._record(group)
-        finally:
-            self._task = None
+    def _next_group(self) -> None:
+        """Start a group with what waits, unless one is still being written. A group may
+        start while the one before it commits: it then waits for that commit on the
+        case rows' locks inside the database (and sees its rows), not on this loop."""
+        if not self._waiting or self._writing:
+            return
+        group = self._waiting[:MAX_GROUP]
+        del self._waiting[:MAX_GROUP]
+        self._writing = True
+        finished = False
 
-    async def _record(self, group: list[Pending]) -> None:
+        def written() -> None:
+            nonlocal finished
+            if not finished:
+                finished = True
+                self._writing = False
+                self._next_group()
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._groups.discard(task)
+            written()
+
+        task = asyncio.create_task(self._record(group, written if self._overlap else _nothing))
+        self._groups.add(task)  # a reference until it ends
+        task.add_done_callback(done)
+
+    async def _record(self, group: list[Pending], written: Callable[[], None]) -> None:
         try:
-            accepted = await self._commit(group)
+            accepted = await self._commit(group, written)
         except IntegrityError:
             # Another writer (a streamed item, another process) took an id or an
             # Idempotency-Key this group checked as free: record one at a time, so
             # each item gets its own answer (the existing one, or a 409).
             if len(group) > 1:
                 for pending in group:
-                    await self._record([pending])
+                    await self._record([pending], _nothing)
                 return
             pending = group[0]
             outcome: Accepted | BaseException
@@ -230,9 +252,11 @@ class Ingestor:
                 receipt = receipt_for(item, self._receipt_key)
                 pending.settle(Accepted(item, receipt, created=not isinstance(result, Retry)))
 
-    async def _commit(self, group: list[Pending]) -> list[tuple[Pending, Outcome]]:
+    async def _commit(
+        self, group: list[Pending], written: Callable[[], None]
+    ) -> list[tuple[Pending, Outcome]]:
         """Check every item of ``group`` against its case and the stored items, write the
-        ones that pass, commit; what each item's request is to answer."""
+        ones that pass, call ``written``, commit; what each item's request is to answer."""
         day = today()
         outcomes: list[tuple[Pending, Outcome]] = []
         async with self._database.sessionmaker() as session, session.begin():
@@ -247,10 +271,15 @@ class Ingestor:
                     if outcome.idempotency_key is not None:
                         new_keys[(outcome.case_id, outcome.idempotency_key)] = outcome
                 outcomes.append((pending, outcome))
-            written = [(pending, item) for pending, item in outcomes if isinstance(item, ItemFacts)]
-            if written:
-                await _write(session, written, day)
+            passed = [(pending, item) for pending, item in outcomes if isinstance(item, ItemFacts)]
+            if passed:
+                await _write(session, passed, day)
+            written()
         return outcomes
+
+
+def _nothing() -> None:
+    pass
 
 
 # The group's statements, built once: a group runs them all, many times a second.
@@ -271,11 +300,12 @@ _LOCK_CASES = (
 _EPOCH_KEYS = select(CaseEpoch.case_id, CaseEpoch.epoch, CaseEpoch.public_key).where(
     CaseEpoch.case_id.in_(bindparam("cases", expanding=True))
 )
-_STORED = select(*(_ITEMS.c[name] for name in ITEM_FACTS)).where(
-    or_(
-        _ITEMS.c.id.in_(bindparam("ids", expanding=True)),
-        _ITEMS.c.idempotency_key.in_(bindparam("keys", expanding=True)),
-    )
+_FACTS = [_ITEMS.c[name] for name in ITEM_FACTS]
+# Two lookups, each on an index: an OR of both (or an IN over an empty list, which
+# PostgreSQL cannot fold away) makes every group scan the whole items table.
+_STORED_IDS = select(*_FACTS).where(_ITEMS.c.id.in_(bindparam("ids", expanding=True)))
+_STORED_KEYS = select(*_FACTS).where(
+    tuple_(_ITEMS.c.case_id, _ITEMS.c.idempotency_key).in_(bindparam("pairs", expanding=True))
 )
 _INSERT_ITEMS = insert(_ITEMS)
 _INSERT_CONTENTS = insert(_CONTENTS)
@@ -331,9 +361,12 @@ class _Stored:
 async def _stored(session: AsyncSession, group: list[Pending]) -> _Stored:
     """Items already stored under one of the group's ids or Idempotency-Keys."""
     ids = [pending.header.item_id for pending in group if pending.header is not None]
-    keys = list({pending.key_hash for pending in group if pending.key_hash is not None})
-    rows = await session.execute(_STORED, {"ids": ids, "keys": keys})
-    found = [ItemFacts(*row) for row in rows]
+    pairs = list({(p.case_id, p.key_hash) for p in group if p.key_hash is not None})
+    found: list[ItemFacts] = []
+    if ids:
+        found += [ItemFacts(*row) for row in await session.execute(_STORED_IDS, {"ids": ids})]
+    if pairs:
+        found += [ItemFacts(*row) for row in await session.execute(_STORED_KEYS, {"pairs": pairs})]
     return _Stored(
         by_id={item.id: item for item in found},
         by_key={

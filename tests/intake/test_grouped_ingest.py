@@ -12,15 +12,18 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEntry, DeferredEntry
 from app.cases.models import Case
 from app.crypto import ItemKind
-from app.db import Database
+from app.db import Database, create_engine
 from app.items.models import Item, ItemContent
+from app.keystore import ServiceKeys
+from tests.databases import postgres_url
 from tests.intake.support import (
     API,
+    committing_app,
     item_bytes,
     live_deployment,
     open_case,
@@ -188,3 +191,48 @@ async def test_an_item_above_the_inline_limit_goes_to_the_blob_store(
     assert item.blob_key is not None
     objects = app.state.settings.blob_dir / "objects"
     assert [p.read_bytes() for p in objects.rglob("*") if p.is_file()] == [data]
+
+
+@pytest.mark.postgres
+async def test_a_group_written_while_another_commits_keeps_every_count(
+    tmp_path: Path, service_keys: ServiceKeys
+) -> None:
+    """On a pool of connections the next group starts while one commits: its case locks
+    wait for that commit, so it sees those rows, and no count is lost or doubled."""
+    async with committing_app(tmp_path, service_keys) as (app, database, client):
+        intake = await publish(client, app, database)
+        cases = [await open_case(client, intake) for _ in range(3)]
+        headers = [await submitter_headers(client, case.submitter) for case in cases]
+        sends = []
+        for _ in range(40):
+            for case, mine in zip(cases, headers, strict=True):
+                sends.append(post_item(client, case, mine, item_bytes(case, os.urandom(500))[1]))
+        twice = [item_bytes(cases[0], os.urandom(500))[1] for _ in range(10)]
+        for data in twice:  # the same item in two groups, or twice in one
+            sends += [post_item(client, cases[0], headers[0], data) for _ in range(2)]
+        answers = await asyncio.gather(*sends)
+
+        statuses = collections.Counter(response.status_code for response in answers)
+        assert statuses == {201: 130, 409: 10}
+        for case in cases:
+            created = sum(
+                1
+                for response in answers
+                if response.status_code == 201 and response.json()["case_id"] == str(case.id)
+            )
+            assert await count(database, Item, Item.case_id == case.id) == created
+            async with database.sessionmaker() as session:
+                stored = await session.get(Case, case.id)
+                assert stored is not None
+                assert stored.item_count == created
+
+
+@pytest.mark.postgres
+async def test_postgresql_plans_each_statement_for_the_tables_as_they_are() -> None:
+    """No generic plan cached while a table was small outlives its growth."""
+    engine = create_engine(postgres_url())
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+    finally:
+        await engine.dispose()
