@@ -28,6 +28,7 @@ from app.followups.router import router as followups_router
 from app.health.router import router as health_router
 from app.incidents.router import router as incidents_router
 from app.items.ingest import Ingestor
+from app.items.lane import WitnessItemLane
 from app.items.router import router as items_router
 from app.items.service import sweep_blobs
 from app.keystore import ServiceKeys, load_keys
@@ -103,6 +104,8 @@ def create_app(
     )
     app.state.settings = settings
     install_problem_handlers(app)
+    # Innermost: a witness's small item is taken before routing (app.items.lane).
+    app.add_middleware(WitnessItemLane)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
     # Routes are matched in order: the busiest (a witness's items and uploads) first.

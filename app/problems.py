@@ -6,6 +6,7 @@ never echo the input back: a rejected field may hold a secret or a testimony fra
 
 from __future__ import annotations
 
+import inspect
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -15,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from app.errors import DomainError
 
@@ -124,3 +126,19 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(DataError, _unstorable_value)
     app.add_exception_handler(IntegrityError, _conflicting_write)
+
+
+async def handled(request: Request, error: Exception) -> Response:
+    """The response the app's own exception handlers give ``error``, for code that
+    answers outside the routes' error handling (so problem details look the same
+    everywhere); ``error`` itself when no handler takes it."""
+    handlers = getattr(request.app, "exception_handlers", {})
+    for kind in type(error).__mro__:
+        handler = handlers.get(kind)
+        if handler is not None:
+            response = handler(request, error)
+            if inspect.isawaitable(response):
+                response = await response
+            assert isinstance(response, Response)
+            return response
+    raise error

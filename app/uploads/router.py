@@ -12,7 +12,6 @@ while a body arrives.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any, Final
@@ -27,7 +26,7 @@ from app.blobs import BlobStore
 from app.db import Database
 from app.errors import BadRequest
 from app.items.schemas import ItemAccepted
-from app.problems import PROBLEM_JSON
+from app.problems import PROBLEM_JSON, handled
 from app.uploads import service
 from app.uploads.service import (
     CHECKSUM_ALGORITHMS,
@@ -84,16 +83,7 @@ async def _rendered(request: Request, error: Exception) -> Response:
         if request_id := getattr(request.state, "request_id", None):
             body["request_id"] = request_id
         return JSONResponse(body, status_code=460, media_type=PROBLEM_JSON)
-    handlers = getattr(request.app, "exception_handlers", {})
-    for kind in type(error).__mro__:
-        handler = handlers.get(kind)
-        if handler is not None:
-            response = handler(request, error)
-            if inspect.isawaitable(response):
-                response = await response
-            assert isinstance(response, Response)
-            return response
-    raise error
+    return await handled(request, error)
 
 
 router = APIRouter(prefix="/api/v1/uploads", tags=["uploads"], route_class=TusRoute)
