@@ -15,15 +15,14 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from app.blobs.base import BlobTooLarge, Observer
 
 _NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 _BUFFER = 4 << 20  # bytes handed to the worker threads at a time
-_AHEAD = 2  # batches handed over and not yet written (or hashed), at most
+_AHEAD = 2  # batches handed over and not yet written or hashed, at most
 _READ = 1 << 20
 _IOV_MAX = 512  # below every platform's limit on pieces per writev
 
@@ -77,6 +76,79 @@ def _finish(fd: int, pieces: list[bytes], observer: Observer | None) -> None:
     os.fsync(fd)
 
 
+class _Batches:
+    """The batches of one append, handed to the loop's shared (bounded) worker threads:
+    writes one after another in order, and the observer's calls (hashing) in order
+    beside them, so the receipt's SHA-256 costs no time on an upload's path. No task
+    handed over is ever cancelled: once all are done, no thread still uses the file."""
+
+    def __init__(self, fd: int, observer: Observer | None) -> None:
+        self._fd = fd
+        self._observer = observer
+        self._write: asyncio.Task[None] | None = None
+        self._hash: asyncio.Task[None] | None = None
+        self._waiting: deque[list[asyncio.Task[None]]] = deque()  # per batch handed over
+        self._tasks: set[asyncio.Task[None]] = set()  # not done yet
+
+    def start(self, work: Callable[..., object], *args: object) -> asyncio.Task[None]:
+        return self._started(_after(None, work, *args))
+
+    def _started(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def hand_over(self, batch: list[bytes]) -> None:
+        self._write = self._started(_after(self._write, _write_all, self._fd, batch))
+        handed = [self._write]
+        if self._observer is not None:
+            self._hash = self._started(_after(self._hash, _observe, batch, self._observer))
+            handed.append(self._hash)
+        self._waiting.append(handed)
+
+    async def wait(self, ahead: int) -> None:
+        """Until at most ``ahead`` batches handed over are still being written or hashed."""
+        while len(self._waiting) > ahead:
+            for task in self._waiting.popleft():
+                await asyncio.shield(task)
+
+    async def run(self, work: Callable[..., object], *args: object) -> None:
+        await asyncio.shield(self.start(work, *args))
+
+    async def settle(self) -> None:
+        """Until every task handed over is done, whatever became of them."""
+        if self._tasks:
+            await asyncio.shield(asyncio.wait(list(self._tasks)))
+        for handed in self._waiting:
+            for task in handed:
+                if not task.cancelled():
+                    task.exception()  # seen: a failed batch is reported by the append
+        self._waiting.clear()
+
+    def close_when_settled(self) -> None:
+        """Close the file now, or, if the append was cut short while a thread still uses
+        it, as soon as that thread is done (never under a thread's feet)."""
+        if not self._tasks:
+            os.close(self._fd)
+            return
+        settled = asyncio.gather(*self._tasks, return_exceptions=True)
+        settled.add_done_callback(lambda _: os.close(self._fd))
+
+
+def _after(
+    previous: asyncio.Task[None] | None, work: Callable[..., object], *args: object
+) -> asyncio.Task[None]:
+    """``work`` in a worker thread once ``previous`` has succeeded (not at all if it
+    failed: a batch is never written after a lost one)."""
+
+    async def run() -> None:
+        if previous is not None:
+            await asyncio.shield(previous)
+        await asyncio.to_thread(work, *args)
+
+    return asyncio.ensure_future(run())
+
+
 class LocalBlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -115,12 +187,7 @@ class LocalBlobStore:
     ) -> int:
         path = self._partial(partial_id)
         fd = await asyncio.to_thread(os.open, path, os.O_WRONLY)
-        # Writing and hashing run beside each other and beside the receiving, each in a
-        # thread of its own that takes its batches in order (so the receipt's SHA-256
-        # costs no time on an upload's path); at most ``_AHEAD`` batches wait for either.
-        writer: ThreadPoolExecutor | None = None
-        hasher: ThreadPoolExecutor | None = None
-        in_flight: deque[asyncio.Future[None]] = deque()
+        batches = _Batches(fd, observer)
         try:
             start = await asyncio.to_thread(os.lseek, fd, 0, os.SEEK_END)
             received = 0
@@ -135,30 +202,19 @@ class LocalBlobStore:
                     pieces.append(chunk)
                     gathered += len(chunk)
                     if gathered >= _BUFFER:
-                        batch, pieces, gathered = pieces, [], 0
-                        run = asyncio.get_running_loop().run_in_executor
-                        writer = writer or ThreadPoolExecutor(1, "blob-write")
-                        in_flight.append(run(writer, _write_all, fd, batch))
-                        if observer is not None:
-                            hasher = hasher or ThreadPoolExecutor(1, "blob-hash")
-                            in_flight.append(run(hasher, _observe, batch, observer))
-                        while len(in_flight) > 2 * _AHEAD:
-                            await in_flight.popleft()
-                while in_flight:
-                    await in_flight.popleft()
-                await asyncio.to_thread(_finish, fd, pieces, observer)
+                        batches.hand_over(pieces)
+                        pieces, gathered = [], 0
+                        await batches.wait(_AHEAD)
+                await batches.wait(0)
+                await batches.run(_finish, fd, pieces, observer)
             except BaseException:
-                if in_flight:
-                    # Let the writes in flight finish before cutting the file back.
-                    await asyncio.shield(asyncio.wait(in_flight))
-                await asyncio.shield(asyncio.to_thread(os.ftruncate, fd, start))
+                # Let every write handed over finish before cutting the file back.
+                await batches.settle()
+                await asyncio.shield(batches.start(os.ftruncate, fd, start))
                 raise
             return start + received
         finally:
-            for executor in (writer, hasher):
-                if executor is not None:
-                    executor.shutdown(wait=False)
-            os.close(fd)
+            batches.close_when_settled()
 
     async def partial_size(self, partial_id: str) -> int | None:
         try:

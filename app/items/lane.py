@@ -9,10 +9,11 @@ middleware to the very functions the route uses (``ingest.receive_small``,
 
 Threat: a second entrance to a route must never be a weaker one. So the lane reads no
 byte of a body until it has taken the request, and it takes only what the route would
-treat the same way: the canonical path, ``epoch`` as the only query parameter, one
-genuine and unexpired witness token for the case named in the path, on a route the role
-table lets submitters use, one Content-Length within the inline limit and no
-Transfer-Encoding, ``application/octet-stream``, at most one Idempotency-Key, and room in
+treat the same way: the canonical path (and no ``root_path``), ``epoch`` as the only
+query parameter, one genuine and unexpired witness token for the case named in the path,
+on a route the role table lets submitters use, one Content-Length within the inline
+limit and no Transfer-Encoding, ``application/octet-stream``, at most one
+Idempotency-Key, and room in
 the ingestor's memory budget. Anything else — every request the route would refuse for
 its headers, and every staff or partner request — goes on to the route untouched, so
 each such refusal is the route's own. Refusals of the item itself come from
@@ -69,6 +70,8 @@ class Taken:
 def admit(scope: Scope, tokens: SubmitterTokens, *, inline_limit: int) -> Taken | None:
     """The request, parsed, if the lane may take it; None sends it on to the route."""
     if scope["method"] != "POST" or f"POST {ROUTE}" not in SUBMITTER_ROUTES:
+        return None
+    if scope.get("root_path"):  # mounted under a prefix: routing would match otherwise
         return None
     path = _PATH.fullmatch(scope["path"])
     query = _QUERY.fullmatch(scope.get("query_string", b""))

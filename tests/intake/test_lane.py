@@ -10,10 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 
 from app.crypto import ItemKind
 from app.db import Database
 from app.items.lane import Taken, admit
+from app.items.models import Item
 from app.submitters.tokens import SubmitterTokens
 from tests.intake.support import (
     API,
@@ -77,6 +79,7 @@ OTHER_TOKENS = SubmitterTokens.new(lifetime_seconds=600)
 
 LEFT_TO_THE_ROUTE: dict[str, dict[str, Any]] = {
     "another method": {"method": "PUT"},
+    "a root path": {"root_path": "/api"},
     "another path": {"path": f"/api/v1/cases/{CASE}/items/x"},
     "a trailing slash": {"path": f"/api/v1/cases/{CASE}/items/"},
     "an upper-case case id": {"path": f"/api/v1/cases/{str(CASE).upper()}/items"},
@@ -207,3 +210,28 @@ async def test_a_request_the_lane_leaves_is_refused_by_the_route(
     assert (await post_item(client, other, headers, item_bytes(other)[1])).status_code == 404
     expired = {"authorization": f"Bearer {TOKENS.issue(case.id)}"}  # not this server's key
     assert (await post_item(client, case, expired, item_bytes(case)[1])).status_code == 401
+
+
+async def test_the_lane_takes_nothing_the_router_would_not_route(
+    client: httpx.AsyncClient, app: FastAPI, db: Database
+) -> None:
+    """Mounted under a root path that is a prefix of the API's own, the route answers
+    404 at the API's path; so does the lane, and nothing is written."""
+    intake = await publish(client, app, db)
+    case = await open_case(client, intake)
+    headers = {
+        **await submitter_headers(client, case.submitter),
+        "content-type": "application/octet-stream",
+    }
+    transport = httpx.ASGITransport(app=app, root_path="/api")
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake.test") as mounted:
+        path = f"/api/v1/cases/{case.id}/items?epoch=0"
+        route = await mounted.post(
+            f"{path}&past=lane", content=item_bytes(case)[1], headers=headers
+        )
+        lane = await mounted.post(path, content=item_bytes(case)[1], headers=headers)
+    async with db.sessionmaker() as session:
+        stored = await session.scalar(
+            select(func.count()).select_from(Item).where(Item.case_id == case.id)
+        )
+    assert (route.status_code, lane.status_code, stored) == (404, 404, 0)

@@ -4,15 +4,19 @@ observer sees every byte in order, and a failure anywhere leaves the partial as 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from app.blobs import LocalBlobStore
+from app.blobs import LocalBlobStore, local
 from app.blobs.base import BlobTooLarge
+
+MIB = 1 << 20
 
 # Several batches (4 MiB each) and a tail, in the pieces a socket hands over.
 DATA = os.urandom(13 * 1024 * 1024 + 12_345)
@@ -106,3 +110,103 @@ async def test_an_observer_that_fails_in_its_thread_cuts_the_partial_back(
     with pytest.raises(ValueError, match="not an item"):
         await store.append("p1", pieces(DATA), limit=len(DATA), observer=Failing())
     assert await stored(store, "p1") == b"kept"
+
+
+# --- a disk slower than the network ---------------------------------------------------
+
+
+def slow_disk(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Writes that wait for the first event (set it to let the disk go on); the second
+    is set once a write has begun."""
+    gate, writing = threading.Event(), threading.Event()
+    real = local._write_all
+
+    def slow(fd: int, pieces: list[bytes]) -> None:
+        writing.set()
+        gate.wait(30)
+        real(fd, pieces)
+
+    monkeypatch.setattr(local, "_write_all", slow)
+    return gate, writing
+
+
+@pytest.mark.parametrize("observed", [True, False], ids=["first patch", "resumed patch"])
+async def test_an_upload_holds_at_most_two_batches_ahead_of_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, observed: bool
+) -> None:
+    """With or without an observer (a resumed tus PATCH has none): the batch being
+    written, two waiting and one being gathered, and no more taken from the client."""
+    gate, _ = slow_disk(monkeypatch)
+    pulled = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(64):
+            pulled += MIB
+            yield bytes(MIB)
+
+    store = LocalBlobStore(tmp_path)
+    await store.create_partial("p")
+    observer = Hashing() if observed else None
+    task = asyncio.create_task(store.append("p", body(), limit=64 * MIB, observer=observer))
+    await asyncio.sleep(0.5)
+    held = pulled
+    gate.set()
+    assert await task == 64 * MIB
+    assert held <= (local._AHEAD + 2) * local._BUFFER, f"{held // MIB} MiB held"
+
+
+async def test_many_uploads_share_the_bounded_worker_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, _ = slow_disk(monkeypatch)
+    store = LocalBlobStore(tmp_path)
+    uploads = 24
+    for n in range(uploads):
+        await store.create_partial(f"p{n}")
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(9):
+            yield bytes(MIB)
+
+    before = threading.active_count()
+    tasks = [
+        asyncio.create_task(store.append(f"p{n}", body(), limit=9 * MIB, observer=Hashing()))
+        for n in range(uploads)
+    ]
+    await asyncio.sleep(1.0)
+    started = threading.active_count() - before
+    gate.set()
+    assert await asyncio.gather(*tasks) == [9 * MIB] * uploads
+    assert started <= min(32, (os.cpu_count() or 1) + 4), f"{started} threads"
+
+
+async def test_a_cancelled_append_ends_only_once_no_thread_uses_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while a write is under way (a server shutting down): the append waits
+    for that write, cuts the partial back and closes the file; nothing it handed over
+    writes afterwards, not into a file that reused its descriptor either."""
+    gate, writing = slow_disk(monkeypatch)
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"C" * MIB  # one batch
+        yield b"tail"
+
+    store = LocalBlobStore(tmp_path)
+    await store.create_partial("p")
+    task = asyncio.create_task(store.append("p", body(), limit=8 * MIB))
+    await asyncio.to_thread(writing.wait, 10)
+    task.cancel()
+    threading.Timer(0.3, gate.set).start()  # the disk goes on a little later
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert gate.is_set()  # the append waited for the write before it ended
+    victim = tmp_path / "unrelated"
+    fd = os.open(victim, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        await asyncio.sleep(0.2)
+    finally:
+        os.close(fd)
+    assert (await store.partial_size("p"), victim.stat().st_size) == (0, 0)
