@@ -3,6 +3,8 @@ the same way, and answers them as the route does."""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import uuid
 from typing import Any
@@ -235,3 +237,60 @@ async def test_the_lane_takes_nothing_the_router_would_not_route(
             select(func.count()).select_from(Item).where(Item.case_id == case.id)
         )
     assert (route.status_code, lane.status_code, stored) == (404, 404, 0)
+
+
+@pytest.mark.parametrize("via", ["lane", "route", "streamed"])
+async def test_a_witness_who_goes_away_mid_item_leaves_no_trace(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: Database,
+    caplog: pytest.LogCaptureFixture,
+    via: str,
+) -> None:
+    """A dropped connection is not an error of the service: no log line (rule C3: none
+    may time a witness's request), no answer, nothing written, no partial blob left."""
+    intake = await publish(client, app, db)
+    case = await open_case(client, intake)
+    token = (await submitter_headers(client, case.submitter))["authorization"]
+    data = item_bytes(case, os.urandom(200_000 if via == "streamed" else 3_000))[1]
+    messages = [
+        {"type": "http.request", "body": data[:1000], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "server": ("intake.test", 80),
+        "root_path": "",
+        "path": f"/api/v1/cases/{case.id}/items",
+        "raw_path": f"/api/v1/cases/{case.id}/items".encode(),
+        "query_string": b"epoch=0" + (b"&past=lane" if via == "route" else b""),
+        "headers": [
+            (b"host", b"intake.test"),
+            (b"authorization", token.encode()),
+            (b"content-type", b"application/octet-stream"),
+            (b"content-length", str(len(data)).encode()),
+        ],
+    }
+    caplog.clear()
+    await app(scope, receive, send)
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
+    assert sent == []
+    async with db.sessionmaker() as session:
+        stored = await session.scalar(
+            select(func.count()).select_from(Item).where(Item.case_id == case.id)
+        )
+    assert stored == 0
+    assert list((app.state.settings.blob_dir / "partials").iterdir()) == []
