@@ -1,5 +1,5 @@
 """Small items, recorded together: one transaction and one commit for all the items that
-arrived while the previous group was committing (group commit).
+arrived while the previous group was being written (group commit).
 
 Threat: the same as for any item — a half-written item, or one accepted under a stale
 key — plus one of this module's own: one caller's bad item must never refuse, delay or

@@ -13,11 +13,11 @@ treat the same way: the canonical path (and no ``root_path``), ``epoch`` as the 
 query parameter, one genuine and unexpired witness token for the case named in the path,
 on a route the role table lets submitters use, one Content-Length within the inline
 limit and no Transfer-Encoding, ``application/octet-stream``, at most one
-Idempotency-Key, and room in
-the ingestor's memory budget. Anything else — every request the route would refuse for
-its headers, and every staff or partner request — goes on to the route untouched, so
-each such refusal is the route's own. Refusals of the item itself come from
-``ingest.receive_small`` and are rendered by the app's own problem handlers.
+Idempotency-Key, and room in the ingestor's memory budget. Anything else — every request
+the route would refuse for its headers, and every staff or partner request — goes on to
+the route untouched, so each such refusal is the route's own. Refusals of the item
+itself come from ``ingest.receive_small`` and are rendered by the app's own problem
+handlers.
 """
 
 from __future__ import annotations
