@@ -25,14 +25,21 @@ from app.staff.sessions import EXPIRED, actor_from_token
 from app.submitters.tokens import PREFIX, SubmitterTokens
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` value; None if malformed."""
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header is None:
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_token(header)
+    if token is None:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <session token>'.")
-    return token.strip()
+    return token
 
 
 def _route_key(request: Request) -> str:

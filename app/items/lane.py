@@ -31,9 +31,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.actor import Submitter
+from app.auth.dependencies import bearer_token
 from app.auth.policy import SUBMITTER_ROUTES
 from app.items import ingest
 from app.items.schemas import ItemAccepted
+from app.items.service import is_item_body
 from app.problems import handled
 from app.submitters.tokens import PREFIX, SubmitterTokens
 
@@ -90,11 +92,10 @@ def admit(scope: Scope, tokens: SubmitterTokens, *, inline_limit: int) -> Taken 
         return None
     if _DIGITS.fullmatch(lengths[0]) is None or int(lengths[0]) > inline_limit:
         return None
-    if types[0].decode("latin-1").split(";")[0].strip() != "application/octet-stream":
+    if not is_item_body(types[0].decode("latin-1")):
         return None
-    scheme, _, token = authorizations[0].decode("latin-1").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(PREFIX):
+    token = bearer_token(authorizations[0].decode("latin-1"))
+    if token is None or not token.startswith(PREFIX):
         return None
     case_id = tokens.case_of(token)
     if case_id is None or case_id != uuid.UUID(path[1]):

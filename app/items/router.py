@@ -76,7 +76,7 @@ async def add_item(
     idempotency_key: Annotated[str | None, Header()] = None,
     content_length: Annotated[int | None, Header(ge=0)] = None,
 ) -> Any:
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/octet-stream":
+    if not service.is_item_body(request.headers.get("content-type", "")):
         raise BadRequest("Send the item as application/octet-stream.", code="content-type")
     settings = request.app.state.settings
     ingestor: ingest.Ingestor = request.app.state.ingestor

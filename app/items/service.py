@@ -57,6 +57,11 @@ SUBMITTER_KINDS = frozenset({ItemKind.TESTIMONY, ItemKind.FILE, ItemKind.NOTE, I
 INVESTIGATOR_KINDS = frozenset({ItemKind.NOTE, ItemKind.REPLY})
 
 
+def is_item_body(content_type: str) -> bool:
+    """Is this Content-Type the one an item's ciphertext is sent as?"""
+    return content_type.split(";")[0].strip() == "application/octet-stream"
+
+
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
